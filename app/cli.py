@@ -1,0 +1,154 @@
+"""The ``cityops`` command."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+DEFAULT_PORT = 8770
+
+
+def _add_store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, required=True, help="the server's data directory")
+    p.add_argument("--db", default=None, help="SQLAlchemy URL of the store (default: SQLite in the data directory)")
+
+
+def _cmd_server(args: argparse.Namespace) -> int:
+    from app.server.config import ServerConfig
+    from app.server.main import run
+
+    run(ServerConfig(data_dir=args.data_dir, host=args.host, port=args.port, db_url=args.db), args.log_level)
+    return 0
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    from app.domain.permissions import Principal, Role
+    from app.server.config import ServerConfig
+    from app.server.passwords import hash_password
+    from app.storage.catalog_file import read_catalog
+    from app.storage.server_store import ServerStore
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+    if not password:
+        print("error: empty password", file=sys.stderr)
+        return 2
+    role = Role(args.role)
+    catalog = read_catalog()
+    if role in (Role.STREET_OPERATOR,) and not args.street:
+        print("error: a street operator needs --street CODE", file=sys.stderr)
+        return 2
+    if args.street and args.street not in catalog.streets:
+        print(f"error: unknown street {args.street}; expected one of {', '.join(catalog.streets)}", file=sys.stderr)
+        return 2
+    if role is Role.PROFESSIONAL_CENTER and not args.field:
+        print("error: a professional center needs --field (fire, water, emergency, ...)", file=sys.stderr)
+        return 2
+    config = ServerConfig(data_dir=args.data_dir, db_url=args.db)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = ServerStore(config.store_url)
+    try:
+        store.add_user(
+            Principal(name=args.name, role=role, street=args.street, field=args.field, display_name=args.display_name or args.name),
+            hash_password(password),
+        )
+    finally:
+        store.close()
+    print(f"user {args.name} ({role.value}) saved")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from app.sim.simulator import main as simulate
+
+    return simulate(args)
+
+
+def _cmd_feed(args: argparse.Namespace) -> int:
+    from app.services.feed import main as feed
+
+    return feed(args)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from app.services.demo import main as demo
+
+    return demo(args)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from bench import run_bench
+
+    return run_bench(args.name, args.json, args.n)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.domain.permissions import Role
+
+    parser = argparse.ArgumentParser(prog="cityops", description="CityOps Console — 一网统管 command center")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("server", help="run the central server")
+    _add_store_args(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--log-level", default="warning")
+    p.set_defaults(func=_cmd_server)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    p = user.add_parser("add", help="add or replace a user")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--street", help="9-digit street code (street operator, field commander)")
+    p.add_argument("--field", help="professional field (professional center)")
+    p.add_argument("--display-name", default="")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    _add_store_args(p)
+    p.set_defaults(func=_cmd_user_add)
+
+    p = sub.add_parser("simulate", help="send a realistic stream of reports to a server's intake API")
+    p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8770")
+    p.add_argument("--key-file", type=Path, required=True, help="file holding an intake key (DIR/intake.key)")
+    p.add_argument("--rate", type=float, default=2.0, help="reports per second")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds to run (0: until interrupted)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("feed", help="sign in and print the live change feed as a console receives it")
+    p.add_argument("--server", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--password", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--cache", type=Path, default=None, help="console cache file (default: a temporary one)")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until interrupted)")
+    p.set_defaults(func=_cmd_feed)
+
+    p = sub.add_parser("demo", help="run server, simulator and a live client on the embedded default")
+    p.add_argument("--data-dir", type=Path, default=Path(".demo-data"))
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--rate", type=float, default=3.0)
+    p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until interrupted)")
+    p.add_argument("--headless", action="store_true", help="no window (the console comes with the next release)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("bench", help="run a benchmark")
+    p.add_argument("name", help="sync")
+    p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.add_argument("--n", type=int, default=None, help="size (sync: incidents in the initial sync)")
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""The central server's HTTP and WebSocket interface.
+
+* ``GET /healthz`` — status, last change number, incident count, connected consoles;
+* ``POST /api/login`` — user and password → session token;
+* ``POST /api/reports`` — the intake of reports from sensors, AI video, 12345 and patrols,
+  authenticated by an intake key in ``X-API-Key``;
+* ``WS /ws/sync`` — the console's sync channel (:mod:`comms.protocol`).
+
+The OpenAPI schema is at ``/openapi.json`` and the interactive documentation at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, field_validator
+
+from app.domain.catalog import Catalog
+from app.domain.intake import Report
+from app.domain.model import Severity, SourceChannel
+from app.server.config import INTAKE_KEY_FILE, ServerConfig, write_secret
+from app.server.hub import Hub
+from app.server.passwords import verify_password
+from app.server.sync import SyncSession
+from app.server.writer import Writer
+from app.storage.catalog_file import read_catalog
+from app.storage.server_store import ServerStore
+
+log = logging.getLogger(__name__)
+
+#: The district's surroundings; a report outside is surely a wrong coordinate.
+BOUNDS = (121.0, 30.6, 122.2, 31.9)
+
+
+class ApiError(BaseModel):
+    error: str = Field(description="A stable machine-readable code.")
+    message: str = Field(description="What is wrong, for a person.")
+    detail: list[dict[str, Any]] | None = None
+
+
+class LoginRequest(BaseModel):
+    user: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginResponse(BaseModel):
+    token: str
+    expires_at: float
+    user: str
+    role: str
+    street: str | None
+    field: str | None
+    display_name: str
+
+
+class ReportIn(BaseModel):
+    """A report from one channel. ``report_id`` is the source's own id: posting the same
+    report again is answered with the incident it already became."""
+
+    report_id: str = Field(min_length=1, max_length=128, examples=["smoke:SMK-0042:20261124T101500"])
+    source: Literal["sensor", "video_ai", "hotline_12345", "patrol", "citizen"]
+    category: str = Field(min_length=1, max_length=64, description="A catalog category code.", examples=["fire.smoke_alarm"])
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    lon: float = Field(ge=-180, le=180, description="WGS84 longitude.")
+    lat: float = Field(ge=-90, le=90, description="WGS84 latitude.")
+    street: str | None = Field(default=None, description="9-digit street code; derived from the location if absent.")
+    address: str = Field(default="", max_length=400)
+    observed_at: datetime | float | None = Field(default=None, description="When the source observed it (ISO 8601 or epoch seconds); now if absent.")
+    severity: Literal["red", "orange", "yellow", "blue"] | None = Field(default=None, description="Overrides the category's default.")
+    reporter: str = Field(default="", max_length=64, description="Sensor, camera, hotline order or patrol member id.")
+
+    @field_validator("observed_at")
+    @classmethod
+    def _no_naive_times(cls, value: datetime | float | None) -> datetime | float | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError("observed_at needs a time zone (e.g. +08:00 or Z)")
+        return value
+
+
+class ReportAccepted(BaseModel):
+    incident_id: int
+    seq: int = Field(description="The change that recorded it.")
+    merged: bool = Field(description="True when the report joined an open incident nearby.")
+    duplicate: bool = Field(description="True when this report_id had been received before.")
+    status: str
+    unit: str | None = Field(description="The responsible unit from the responsibility list.")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    seq: int
+    incidents: int
+    consoles: int
+    store: str
+    started_at: float
+
+
+def _error(status: int, code: str, message: str, detail: list[dict[str, Any]] | None = None) -> JSONResponse:
+    return JSONResponse(ApiError(error=code, message=message, detail=detail).model_dump(exclude_none=True), status_code=status)
+
+
+class Server:
+    """Everything one server process holds: store, catalog, writer and hub."""
+
+    def __init__(self, config: ServerConfig, catalog: Catalog | None = None) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog = catalog or read_catalog(config.catalog_path)
+        self.store = ServerStore(config.store_url)
+        self.hub = Hub()
+        self.writer: Writer | None = None
+        self.started_at = time.time()
+        self._incidents = 0
+        self._ensure_intake_key()
+
+    def _ensure_intake_key(self) -> None:
+        path = self.config.data_dir / INTAKE_KEY_FILE
+        if not path.exists():
+            write_secret(path, self.store.add_api_key("default"))
+
+    async def start(self) -> None:
+        self.writer = Writer(self.store, self.catalog, self.hub.publish)
+        self.writer.start()
+        self._incidents = self.store.incident_count()
+
+    async def stop(self) -> None:
+        if self.writer is not None:
+            await self.writer.stop()
+        self.store.close()
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    server = Server(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await server.start()
+        log.info("server ready: %s, seq %d", config.store_url.split("@")[-1], server.store.last_seq())
+        yield
+        await server.stop()
+
+    app = FastAPI(
+        title="CityOps central server",
+        version="1",
+        description="Intake, login, health and the console sync channel of CityOps (一网统管).",
+        lifespan=lifespan,
+    )
+    app.state.server = server
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            problems.append({"field": where, "problem": str(e.get("msg", ""))})
+        text = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
+        return _error(422, "invalid_request", text or "the request is not valid", problems)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"error": "http_error", "message": str(exc.detail)}
+        return JSONResponse(detail, status_code=exc.status_code)
+
+    @app.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        writer = server.writer
+        seq = writer.published_seq if writer else server.store.last_seq()
+        count = await asyncio.to_thread(server.store.incident_count)
+        return Health(
+            status="ok",
+            seq=seq,
+            incidents=count,
+            consoles=server.hub.count,
+            store=server.store.engine.dialect.name,
+            started_at=server.started_at,
+        )
+
+    @app.post("/api/login", response_model=LoginResponse, responses={401: {"model": ApiError}})
+    def login(body: LoginRequest) -> LoginResponse:
+        stored = server.store.user(body.user)
+        if stored is None or not verify_password(stored.password_hash, body.password):
+            raise HTTPException(401, {"error": "unauthorized", "message": "wrong user name or password"})
+        token = server.store.create_session(body.user, config.session_ttl_s)
+        p = stored.principal
+        return LoginResponse(
+            token=token,
+            expires_at=time.time() + config.session_ttl_s,
+            user=p.name,
+            role=p.role.value,
+            street=p.street,
+            field=p.field,
+            display_name=p.display_name,
+        )
+
+    @app.post(
+        "/api/reports",
+        response_model=ReportAccepted,
+        status_code=201,
+        responses={401: {"model": ApiError}, 422: {"model": ApiError}, 503: {"model": ApiError}},
+    )
+    async def post_report(
+        body: ReportIn, x_api_key: Annotated[str | None, Header(description="An intake key.")] = None
+    ) -> ReportAccepted:
+        if not x_api_key or await asyncio.to_thread(server.store.api_key_name, x_api_key) is None:
+            raise HTTPException(401, {"error": "unauthorized", "message": "missing or unknown X-API-Key"})
+        report = _to_report(server.catalog, body)
+        assert server.writer is not None
+        try:
+            result = await server.writer.submit_report(report)
+        except RuntimeError as exc:
+            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        return ReportAccepted(
+            incident_id=result.incident_id,
+            seq=result.seq,
+            merged=result.merged,
+            duplicate=result.duplicate,
+            status=result.status,
+            unit=result.unit,
+        )
+
+    @app.websocket("/ws/sync")
+    async def sync(websocket: WebSocket) -> None:
+        await websocket.accept()
+        assert server.writer is not None
+        session = SyncSession(websocket, server.store, server.catalog, server.hub, server.writer)
+        with contextlib.suppress(WebSocketDisconnect):
+            await session.run()
+
+    return app
+
+
+def _to_report(catalog: Catalog, body: ReportIn) -> Report:
+    def invalid(field: str, message: str) -> HTTPException:
+        return HTTPException(
+            422,
+            {"error": "invalid_request", "message": f"{field}: {message}", "detail": [{"field": field, "problem": message}]},
+        )
+
+    if body.category not in catalog.categories:
+        raise invalid("category", f"unknown category {body.category!r}; see the catalog")
+    if body.street is not None and body.street not in catalog.streets:
+        raise invalid("street", f"unknown street {body.street!r}; expected one of {', '.join(sorted(catalog.streets))}")
+    if not (BOUNDS[0] <= body.lon <= BOUNDS[2] and BOUNDS[1] <= body.lat <= BOUNDS[3]):
+        raise invalid("lon/lat", f"({body.lon}, {body.lat}) is far outside the district")
+    if body.observed_at is None:
+        observed = time.time()
+    elif isinstance(body.observed_at, datetime):
+        observed = body.observed_at.timestamp()
+    else:
+        observed = float(body.observed_at)
+    return Report(
+        report_id=body.report_id,
+        source=SourceChannel(body.source),
+        category=body.category,
+        title=body.title,
+        description=body.description,
+        lon=body.lon,
+        lat=body.lat,
+        street=body.street,
+        address=body.address,
+        observed_at=observed,
+        severity=Severity.parse(body.severity) if body.severity else None,
+        reporter=body.reporter,
+    )

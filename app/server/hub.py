@@ -1,0 +1,65 @@
+"""Fan-out of committed changes to the connected consoles, each filtered to what its user may
+see. A subscription returns its unsubscribe callable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.domain.permissions import Scope
+from app.server.writer import Published
+
+#: A console this far behind is cut off; it reconnects and catches up from the log, which is
+#: cheaper for everyone than an unbounded queue in the server.
+MAX_BACKLOG = 2000
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Changes ``after`` < seq ≤ ``upto`` that one subscriber may see."""
+
+    upto: int
+    items: list[Published]
+
+
+class Subscriber:
+    """One console's live feed."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.queue: asyncio.Queue[Batch | None] = asyncio.Queue()
+        self.overflowed = False
+
+    def offer(self, upto: int, items: list[Published]) -> None:
+        if self.overflowed:
+            return
+        if self.queue.qsize() >= MAX_BACKLOG:
+            self.overflowed = True
+            self.queue.put_nowait(None)
+            return
+        scope = self.scope
+        if scope.everything:
+            visible = items
+        else:
+            visible = [p for p in items if scope.contains(p.street, p.category, p.unit)]
+        self.queue.put_nowait(Batch(upto, visible))
+
+
+class Hub:
+    """Keeps the subscribers and hands each committed batch to all of them."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[Subscriber] = set()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        self._subscribers.add(subscriber)
+        return lambda: self._subscribers.discard(subscriber)
+
+    def publish(self, upto: int, items: list[Published]) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber.offer(upto, items)
+
+    @property
+    def count(self) -> int:
+        return len(self._subscribers)

@@ -1,0 +1,257 @@
+"""One console's sync session on the server: the driver of :class:`comms.protocol.ServerConnection`
+over a Starlette WebSocket.
+
+Order of events: hello → authenticate → subscribe to live changes (buffered) → welcome →
+snapshot or catch-up from the change log → the buffered and then live changes. Commands are
+read concurrently and answered with ack or reject as the writer decides them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from app.domain.catalog import Catalog
+from app.domain.permissions import Principal, Scope, scope_of
+from app.server.hub import Hub, Subscriber
+from app.server.writer import Writer
+from app.storage.server_store import ServerStore
+from comms.protocol import ProtocolError, ServerConnection
+from comms.protocol import messages as m
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_CHUNK = 5000
+CATCH_UP_CHUNK = 5000
+#: WebSocket close code for a session the server ends (policy violation).
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_SLOW = 4408
+
+
+class _RawChanges(msgspec.Struct, tag="changes"):
+    """``changes`` with records already encoded: the server encodes a record once for every
+    session that receives it."""
+
+    after: int
+    upto: int
+    records: list[msgspec.Raw]
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def principal_scope(catalog: Catalog, principal: Principal) -> Scope:
+    """The scope of ``principal`` with its professional field resolved in the catalog."""
+    field = principal.field or ""
+    return scope_of(principal, catalog.categories_of_field(field), catalog.units_of_field(field))
+
+
+class SyncSession:
+    def __init__(self, websocket: WebSocket, store: ServerStore, catalog: Catalog, hub: Hub, writer: Writer) -> None:
+        self.ws = websocket
+        self.store = store
+        self.catalog = catalog
+        self.hub = hub
+        self.writer = writer
+        self.conn = ServerConnection()
+        self._send_lock = asyncio.Lock()
+        self.principal: Principal | None = None
+        self.scope = Scope()
+
+    async def _flush(self, extra: Sequence[bytes] = ()) -> None:
+        data = [*self.conn.data_to_send(), *extra]
+        if not data:
+            return
+        async with self._send_lock:
+            for chunk in data:
+                await self.ws.send_bytes(chunk)
+
+    async def _receive(self) -> bytes | str:
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        data: bytes | str | None = message.get("bytes") or message.get("text")
+        return data if data is not None else b""
+
+    async def run(self) -> None:
+        hello = await self._await_hello()
+        if hello is None:
+            return
+        subscriber = Subscriber(self.scope)
+        unsubscribe = self.hub.subscribe(subscriber)
+        reader = asyncio.create_task(self._read_commands())
+        try:
+            await self._start(hello)
+            await self._stream_live(subscriber, reader)
+        finally:
+            unsubscribe()
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await reader
+
+    async def _await_hello(self) -> m.Hello | None:
+        while True:
+            event = self.conn.receive(await self._receive())
+            await self._flush()
+            if isinstance(event, m.Hello):
+                principal = await asyncio.to_thread(self.store.session_user, event.token)
+                if principal is None:
+                    self.conn.error("unauthorized", "the session token is unknown or has expired; log in again")
+                    await self._flush()
+                    await self.ws.close(CLOSE_UNAUTHORIZED)
+                    return None
+                self.principal = principal
+                self.scope = principal_scope(self.catalog, principal)
+                return event
+
+    async def _start(self, hello: m.Hello) -> None:
+        assert self.principal is not None
+        p = self.principal
+        head = self.writer.published_seq
+        earliest = await asyncio.to_thread(self.store.earliest_seq)
+        catch_up = 0 < hello.last_seq <= head and hello.last_seq >= earliest - 1
+        welcome = m.Welcome(
+            v=m.VERSION,
+            user=p.name,
+            role=p.role.value,
+            street=p.street,
+            field=p.field,
+            display_name=p.display_name,
+            seq=head,
+            mode="changes" if catch_up else "snapshot",
+        )
+        self.conn.welcome(welcome, last_seq=hello.last_seq)
+        await self._flush()
+        if catch_up:
+            await self._catch_up(head)
+        else:
+            await self._snapshot()
+
+    async def _snapshot(self) -> None:
+        """Stream the snapshot from a reader thread, a few chunks ahead of the socket."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[int, int, bytes] | BaseException | None] = asyncio.Queue(maxsize=4)
+        stop = threading.Event()
+
+        def produce() -> None:
+            def put(item: tuple[int, int, bytes] | BaseException | None) -> None:
+                asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+
+            try:
+                chunks: Iterator[tuple[int, Sequence[tuple[Any, ...]]]] = self.store.snapshot(self.scope, SNAPSHOT_CHUNK)
+                for seq, rows in chunks:
+                    if stop.is_set():
+                        return
+                    records = [tuple(r) for r in rows]
+                    put((seq, len(records), _encode(m.Snapshot(records=records)) if records else b""))  # type: ignore[arg-type]
+                put(None)
+            except BaseException as exc:  # handed to the loop, which reports it
+                with contextlib.suppress(Exception):
+                    put(exc)
+
+        thread = threading.Thread(target=produce, name="cityops-snapshot", daemon=True)
+        thread.start()
+        seq = self.writer.published_seq
+        count = 0
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                seq, rows, data = item
+                if rows:
+                    count += rows
+                    await self._flush([data])
+        finally:
+            stop.set()
+            while not queue.empty():
+                queue.get_nowait()
+        self.conn.snapshot_end(seq, count)
+        await self._flush()
+
+    async def _catch_up(self, head: int) -> None:
+        while self.conn.sent_seq < head:
+            rows = await asyncio.to_thread(self.store.changes_after, self.conn.sent_seq, CATCH_UP_CHUNK)
+            if not rows:
+                break
+            upto = min(rows[-1].seq, head)
+            visible = [
+                msgspec.Raw(r.record_json)
+                for r in rows
+                if r.seq <= upto and r.record_json != b"null" and self.scope.contains(r.street, r.category, r.unit)
+            ]
+            await self._send_changes(upto, visible)
+
+    async def _send_changes(self, upto: int, records: list[msgspec.Raw]) -> None:
+        after = self.conn.sent_seq
+        if upto <= after:
+            return
+        self.conn.sent_seq = upto
+        await self._flush([_encode(_RawChanges(after=after, upto=upto, records=records))])
+
+    async def _stream_live(self, subscriber: Subscriber, reader: asyncio.Task[None]) -> None:
+        while True:
+            get = asyncio.ensure_future(subscriber.queue.get())
+            done, _ = await asyncio.wait({get, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if reader in done:
+                get.cancel()
+                reader.result()  # re-raises the disconnect
+                return
+            batch = get.result()
+            if batch is None:
+                self.conn.error("too_slow", "this console fell too far behind; reconnect to catch up")
+                await self._flush()
+                await self.ws.close(CLOSE_TOO_SLOW)
+                return
+            # Coalesce what has queued up into one message.
+            batches = [batch]
+            while not subscriber.queue.empty():
+                nxt = subscriber.queue.get_nowait()
+                if nxt is None:
+                    subscriber.queue.put_nowait(None)
+                    break
+                batches.append(nxt)
+            sent = self.conn.sent_seq
+            records = [msgspec.Raw(p.record_json) for b in batches for p in b.items if p.seq > sent]
+            await self._send_changes(batches[-1].upto, records)
+
+    async def _read_commands(self) -> None:
+        assert self.principal is not None
+        pending: set[asyncio.Task[None]] = set()
+        while True:
+            event = self.conn.receive(await self._receive())
+            if isinstance(event, m.Command):
+                task = asyncio.create_task(self._handle_command(event))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            elif isinstance(event, m.Ping):
+                self.conn.pong(event.t)
+                await self._flush()
+            elif isinstance(event, ProtocolError):
+                log.info("protocol error from %s: %s", self.principal.name, event.message)
+                await self._flush()
+            else:  # a second hello has been answered by the protocol with an error
+                await self._flush()
+
+    async def _handle_command(self, command: m.Command) -> None:
+        assert self.principal is not None
+        try:
+            result = await self.writer.submit_command(self.principal, self.scope, command)
+        except RuntimeError as exc:
+            self.conn.reject(command.key, "store_unavailable", str(exc))
+        else:
+            if result.code is None:
+                self.conn.ack(command.key, result.seq, result.record)
+            else:
+                self.conn.reject(command.key, result.code, result.reason or "")
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self._flush()

@@ -1,0 +1,383 @@
+"""The central server's store: incidents, the ordered change log, users, sessions, intake keys,
+command outcomes and report ids, on SQLite (embedded default) or PostgreSQL.
+
+Writes happen in one thread at a time (the server's writer), each batch in one transaction that
+is committed before anything in it is acknowledged. Reads for snapshots run in their own
+transactions, with their own connections, beside the writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import make_url
+
+from app.domain.intake import Candidate
+from app.domain.model import OPEN_STATUSES, Incident
+from app.domain.permissions import Principal, Role, Scope
+from app.domain.records import Record, from_record, to_record
+from app.storage.schema import incidents_table
+
+metadata = MetaData()
+incidents = incidents_table(metadata)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", Float, nullable=False),
+    Column("incident_id", BigInteger, nullable=False),
+    Column("street", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("unit", String(64), nullable=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("record", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(32), nullable=False),
+    Column("street", String(16), nullable=True),
+    Column("field", String(32), nullable=True),
+    Column("display_name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("user", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("code", String(32), nullable=True),
+    Column("reason", Text, nullable=True),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("report_id", String(128), primary_key=True),
+    Column("incident_id", BigInteger, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
+_INCIDENT_COLUMNS = [incidents.c[name] for name in incidents.c.keys()]
+_record_encoder = msgspec.json.Encoder()
+
+
+def token_hash(token: str) -> str:
+    """Tokens and keys are stored only as their SHA-256, so a stolen database opens nothing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredUser:
+    principal: Principal
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One row of the change log: enough to filter it per user without decoding the record."""
+
+    seq: int
+    street: str
+    category: str
+    unit: str | None
+    record_json: bytes
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for the store at ``url``, tuned for its dialect."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL lets snapshot readers run beside the writer; FULL makes every commit
+            # durable before it is acknowledged, at one fsync per write batch.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+
+
+class ServerStore:
+    """Repository of the central server. Methods taking a ``Connection`` run inside the
+    caller's transaction; the others open their own."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- users, sessions, keys ---------------------------------------------------------------
+    def add_user(self, principal: Principal, password_hash: str) -> None:
+        row = {
+            "name": principal.name,
+            "role": principal.role.value,
+            "street": principal.street,
+            "field": principal.field,
+            "display_name": principal.display_name or principal.name,
+            "password_hash": password_hash,
+            "created_at": time.time(),
+        }
+        with self.engine.begin() as conn:
+            conn.execute(users.delete().where(users.c.name == principal.name))
+            conn.execute(users.insert().values(**row))
+
+    def user(self, name: str) -> StoredUser | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.name == name)).first()
+        if row is None:
+            return None
+        principal = Principal(
+            name=row.name,
+            role=Role(row.role),
+            street=row.street,
+            field=row.field,
+            display_name=row.display_name,
+        )
+        return StoredUser(principal, row.password_hash)
+
+    def create_session(self, user: str, ttl_s: float) -> str:
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(
+                sessions.insert().values(token_hash=token_hash(token), user=user, created_at=now, expires_at=now + ttl_s)
+            )
+        return token
+
+    def session_user(self, token: str) -> Principal | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(sessions.c.user, sessions.c.expires_at).where(sessions.c.token_hash == token_hash(token))
+            ).first()
+        if row is None or row.expires_at < time.time():
+            return None
+        stored = self.user(row.user)
+        return None if stored is None else stored.principal
+
+    def add_api_key(self, name: str) -> str:
+        key = "cok_" + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(api_keys.insert().values(key_hash=token_hash(key), name=name, created_at=time.time()))
+        return key
+
+    def api_key_name(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            name: str | None = conn.execute(
+                select(api_keys.c.name).where(api_keys.c.key_hash == token_hash(key))
+            ).scalar()
+        return name
+
+    # -- counters --------------------------------------------------------------------------
+    def last_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
+
+    def last_incident_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(incidents.c.id), 0))).scalar_one())
+
+    def incident_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(incidents)).scalar_one())
+
+    # -- inside the writer's transaction ----------------------------------------------------
+    @staticmethod
+    def get_incident(conn: Connection, incident_id: int) -> Incident | None:
+        row = conn.execute(select(*_INCIDENT_COLUMNS).where(incidents.c.id == incident_id)).first()
+        return None if row is None else from_record(tuple(row))
+
+    @staticmethod
+    def get_record(conn: Connection, incident_id: int) -> Record | None:
+        row = conn.execute(select(*_INCIDENT_COLUMNS).where(incidents.c.id == incident_id)).first()
+        return None if row is None else tuple(row)  # type: ignore[return-value]
+
+    @staticmethod
+    def merge_candidates(
+        conn: Connection, category: str, since: float, box: tuple[float, float, float, float]
+    ) -> list[Candidate]:
+        rows = conn.execute(
+            select(incidents.c.id, incidents.c.lon, incidents.c.lat, incidents.c.reported_at).where(
+                incidents.c.category == category,
+                incidents.c.status.in_(_OPEN),
+                incidents.c.reported_at >= since,
+                incidents.c.lon.between(box[0], box[2]),
+                incidents.c.lat.between(box[1], box[3]),
+            )
+        ).all()
+        return [Candidate(int(r.id), float(r.lon), float(r.lat), float(r.reported_at)) for r in rows]
+
+    @staticmethod
+    def report_incident(conn: Connection, report_id: str) -> int | None:
+        value = conn.execute(select(reports.c.incident_id).where(reports.c.report_id == report_id)).scalar()
+        return None if value is None else int(value)
+
+    @staticmethod
+    def command_outcome(conn: Connection, key: str) -> tuple[int, str | None, str | None] | None:
+        row = conn.execute(select(commands.c.seq, commands.c.code, commands.c.reason).where(commands.c.key == key)).first()
+        return None if row is None else (int(row.seq), row.code, row.reason)
+
+    @staticmethod
+    def record_command(conn: Connection, key: str, user: str, at: float, seq: int, code: str | None, reason: str | None) -> None:
+        conn.execute(commands.insert().values(key=key, user=user, at=at, seq=seq, code=code, reason=reason))
+
+    @staticmethod
+    def record_report(conn: Connection, report_id: str, incident_id: int, at: float) -> None:
+        conn.execute(reports.insert().values(report_id=report_id, incident_id=incident_id, at=at))
+
+    @staticmethod
+    def write_change(
+        conn: Connection, seq: int, incident: Incident, *, actor: str, action: str, at: float, is_new: bool
+    ) -> tuple[Record, bytes]:
+        """Store the incident's new state and its change-log row; returns the record and its
+        JSON, ready to send."""
+        record = to_record(incident, seq)
+        values = dict(zip(incidents.c.keys(), record, strict=True))
+        if is_new:
+            conn.execute(incidents.insert().values(**values))
+        else:
+            conn.execute(incidents.update().where(incidents.c.id == incident.id).values(**values))
+        record_json = _record_encoder.encode(record)
+        conn.execute(
+            changes.insert().values(
+                seq=seq,
+                at=at,
+                incident_id=incident.id,
+                street=incident.location.street,
+                category=incident.category,
+                unit=incident.unit,
+                actor=actor,
+                action=action,
+                record=record_json.decode(),
+            )
+        )
+        return record, record_json
+
+    # -- reads for sync ----------------------------------------------------------------------
+    def changes_after(self, after: int, limit: int) -> list[ChangeRow]:
+        """Up to ``limit`` change-log rows after ``after``, in order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(changes.c.seq, changes.c.street, changes.c.category, changes.c.unit, changes.c.record)
+                .where(changes.c.seq > after)
+                .order_by(changes.c.seq)
+                .limit(limit)
+            ).all()
+        return [ChangeRow(int(r.seq), r.street, r.category, r.unit, r.record.encode()) for r in rows]
+
+    def earliest_seq(self) -> int:
+        """The first change still in the log (the log may be compacted)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.min(changes.c.seq), 0))).scalar_one())
+
+    def snapshot(self, scope: Scope, chunk: int) -> Iterator[tuple[int, Sequence[tuple[Any, ...]]]]:
+        """The incidents in ``scope`` in chunks, consistent as of one change; yields
+        ``(seq, rows)`` with the same ``seq`` for every chunk."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.begin()
+            seq = int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
+            query = select(*_INCIDENT_COLUMNS).order_by(incidents.c.id)
+            if not scope.everything:
+                conditions = []
+                if scope.streets:
+                    conditions.append(incidents.c.street.in_(sorted(scope.streets)))
+                if scope.categories:
+                    conditions.append(incidents.c.category.in_(sorted(scope.categories)))
+                if scope.units:
+                    conditions.append(incidents.c.unit.in_(sorted(scope.units)))
+                if not conditions:
+                    yield seq, []
+                    return
+                from sqlalchemy import or_
+
+                query = query.where(or_(*conditions))
+            result = conn.execution_options(stream_results=True, yield_per=chunk).execute(query)
+            while True:
+                rows = result.fetchmany(chunk)
+                if not rows:
+                    break
+                yield seq, rows
+            result.close()
+
+    def bulk_load(self, rows: Iterable[Record], last_seq: int) -> None:
+        """Load records straight into the incidents table (benchmarks and fixtures), with one
+        change-log row marking where the log stands."""
+        with self.engine.begin() as conn:
+            batch: list[dict[str, Any]] = []
+            keys = incidents.c.keys()
+            for record in rows:
+                batch.append(dict(zip(keys, record, strict=True)))
+                if len(batch) >= 20000:
+                    conn.execute(incidents.insert(), batch)
+                    batch.clear()
+            if batch:
+                conn.execute(incidents.insert(), batch)
+            if last_seq:
+                conn.execute(
+                    changes.insert().values(
+                        seq=last_seq, at=time.time(), incident_id=0, street="", category="",
+                        unit=None, actor="system", action="bulk_load", record="null",
+                    )
+                )

@@ -1,0 +1,235 @@
+"""The sync protocol as two sans-I/O state machines, one per end.
+
+A driver feeds received text with ``receive(text)`` and gets events back; it calls the
+methods that send, and writes out what ``data_to_send()`` returns. Neither class touches a
+socket, a clock or a database, so both are tested without a network and shared by the server
+and the console.
+
+Rules of the server end:
+
+* the first message must be ``hello`` with a supported version; nothing else is taken before;
+* a second ``hello`` is an error;
+* a message over :data:`MAX_CLIENT_MESSAGE` bytes, malformed JSON, or a message that does not
+  fit the schema is answered with ``error`` and changes nothing; the session goes on.
+
+Rules of the console end:
+
+* snapshot chunks only between ``welcome(mode=snapshot)`` and ``snapshot_end``;
+* ``changes`` only after the snapshot or in ``changes`` mode, and only contiguous: ``after``
+  must equal the last change held; a gap or an overlap is reported and ignored, and the driver
+  resynchronises;
+* ``ack`` and ``reject`` only for a key this end has sent.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+import msgspec
+
+from app.domain.records import Record
+from comms.protocol import messages as m
+
+#: The largest message a console may send. Commands are small; this catches garbage early.
+MAX_CLIENT_MESSAGE = 64 * 1024
+#: The largest message the server sends (a snapshot chunk).
+MAX_SERVER_MESSAGE = 32 * 1024 * 1024
+
+_encoder = msgspec.json.Encoder()
+_client_decoder = msgspec.json.Decoder(m.ClientMessage)
+_server_decoder = msgspec.json.Decoder(m.ServerMessage)
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    """The wire form of a message."""
+    return _encoder.encode(message)
+
+
+class ProtocolError(msgspec.Struct, frozen=True):
+    """An event: a received message broke the protocol. ``code`` is stable, ``message`` says
+    what was wrong. The state was left as it was."""
+
+    code: str
+    message: str
+
+
+def _decode(decoder: msgspec.json.Decoder[object], data: str | bytes, limit: int) -> object:
+    if len(data) > limit:
+        return ProtocolError("too_large", f"message of {len(data)} bytes exceeds the limit of {limit}")
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        return ProtocolError("invalid", f"message does not fit the schema: {exc}")
+    except msgspec.DecodeError as exc:
+        return ProtocolError("malformed", f"message is not valid JSON: {exc}")
+
+
+class ServerState(enum.Enum):
+    AWAIT_HELLO = "await_hello"
+    READY = "ready"
+
+
+ServerEvent = m.Hello | m.Command | m.Ping | ProtocolError
+
+
+class ServerConnection:
+    """The server's end of one console's sync session."""
+
+    def __init__(self) -> None:
+        self.state = ServerState.AWAIT_HELLO
+        self.sent_seq = 0
+        self._out: list[bytes] = []
+
+    # -- receiving -------------------------------------------------------------------------
+    def receive(self, data: str | bytes) -> ServerEvent:
+        """Take one received message; returns what it was, or the protocol error (which has
+        already been answered with an ``error`` message)."""
+        msg = _decode(_client_decoder, data, MAX_CLIENT_MESSAGE)
+        if isinstance(msg, ProtocolError):
+            return self._refuse(msg)
+        if isinstance(msg, m.Hello):
+            if self.state is not ServerState.AWAIT_HELLO:
+                return self._refuse(ProtocolError("out_of_order", "hello was already received"))
+            if msg.v != m.VERSION:
+                return self._refuse(
+                    ProtocolError("unsupported_version", f"protocol version {msg.v} is not supported; this server speaks {m.VERSION}")
+                )
+            return msg
+        if self.state is ServerState.AWAIT_HELLO:
+            kind = type(msg).__name__.lower()
+            return self._refuse(ProtocolError("out_of_order", f"{kind} before hello: say hello first"))
+        assert isinstance(msg, m.Command | m.Ping)
+        return msg
+
+    def _refuse(self, error: ProtocolError) -> ProtocolError:
+        self.error(error.code, error.message)
+        return error
+
+    # -- sending ---------------------------------------------------------------------------
+    def welcome(self, welcome: m.Welcome, *, last_seq: int) -> None:
+        """Accept the hello. ``last_seq`` is where the console's copy stands after this
+        session's snapshot or catch-up begins (0 for a snapshot)."""
+        self.state = ServerState.READY
+        self.sent_seq = 0 if welcome.mode == "snapshot" else last_seq
+        self._out.append(encode(welcome))
+
+    def snapshot(self, records: Sequence[Record]) -> None:
+        """Send a chunk of the snapshot."""
+        self._out.append(encode(m.Snapshot(records=list(records))))
+
+    def snapshot_end(self, seq: int, count: int) -> None:
+        """Close the snapshot: it is consistent as of change ``seq``."""
+        self.sent_seq = seq
+        self._out.append(encode(m.SnapshotEnd(seq=seq, count=count)))
+
+    def changes(self, upto: int, records: Sequence[Record]) -> None:
+        """Send the changes after what was last sent up to ``upto``; the caller has filtered
+        ``records`` to what the user may see."""
+        if upto <= self.sent_seq:
+            return
+        self._out.append(encode(m.Changes(after=self.sent_seq, upto=upto, records=list(records))))
+        self.sent_seq = upto
+
+    def ack(self, key: str, seq: int, record: Record | None) -> None:
+        self._out.append(encode(m.Ack(key=key, seq=seq, record=record)))
+
+    def reject(self, key: str, code: str, reason: str) -> None:
+        self._out.append(encode(m.Reject(key=key, code=code, reason=reason)))
+
+    def error(self, code: str, message: str) -> None:
+        self._out.append(encode(m.Error(code=code, message=message)))
+
+    def pong(self, t: float) -> None:
+        self._out.append(encode(m.Pong(t=t)))
+
+    def data_to_send(self) -> list[bytes]:
+        """Everything queued for sending, in order; the queue is emptied."""
+        out, self._out = self._out, []
+        return out
+
+
+class ClientState(enum.Enum):
+    IDLE = "idle"
+    AWAIT_WELCOME = "await_welcome"
+    SNAPSHOT = "snapshot"
+    LIVE = "live"
+
+
+ClientEvent = (
+    m.Welcome | m.Snapshot | m.SnapshotEnd | m.Changes | m.Ack | m.Reject | m.Error | m.Pong | ProtocolError
+)
+
+
+class ClientConnection:
+    """The console's end of the sync session."""
+
+    def __init__(self) -> None:
+        self.state = ClientState.IDLE
+        self.last_seq = 0
+        self.pending: set[str] = set()
+        self._out: list[bytes] = []
+
+    def hello(self, token: str, last_seq: int, client: str = "") -> None:
+        """Open the session from change ``last_seq`` (0: send me a snapshot)."""
+        self.state = ClientState.AWAIT_WELCOME
+        self.last_seq = last_seq
+        self.pending.clear()
+        self._out.append(encode(m.Hello(v=m.VERSION, token=token, last_seq=last_seq, client=client)))
+
+    def command(self, command: m.Command) -> None:
+        """Send a command; its ack or reject is expected."""
+        if self.state is ClientState.IDLE:
+            raise RuntimeError("say hello before sending commands")
+        self.pending.add(command.key)
+        self._out.append(encode(command))
+
+    def ping(self, t: float) -> None:
+        self._out.append(encode(m.Ping(t=t)))
+
+    def receive(self, data: str | bytes) -> ClientEvent:
+        """Take one received message; returns it, or a ProtocolError (state unchanged)."""
+        msg = _decode(_server_decoder, data, MAX_SERVER_MESSAGE)
+        if isinstance(msg, ProtocolError):
+            return msg
+        state = self.state
+        if isinstance(msg, m.Welcome):
+            if state is not ClientState.AWAIT_WELCOME:
+                return ProtocolError("out_of_order", "welcome without a hello")
+            if msg.mode == "snapshot":
+                self.state = ClientState.SNAPSHOT
+                self.last_seq = 0
+            else:
+                self.state = ClientState.LIVE
+            return msg
+        if isinstance(msg, m.Snapshot):
+            if state is not ClientState.SNAPSHOT:
+                return ProtocolError("out_of_order", "snapshot chunk outside a snapshot")
+            return msg
+        if isinstance(msg, m.SnapshotEnd):
+            if state is not ClientState.SNAPSHOT:
+                return ProtocolError("out_of_order", "snapshot_end outside a snapshot")
+            self.state = ClientState.LIVE
+            self.last_seq = msg.seq
+            return msg
+        if isinstance(msg, m.Changes):
+            if state is not ClientState.LIVE:
+                return ProtocolError("out_of_order", f"changes while {state.value}")
+            if msg.after != self.last_seq or msg.upto < msg.after:
+                return ProtocolError(
+                    "gap",
+                    f"changes ({msg.after}, {msg.upto}] do not follow change {self.last_seq}",
+                )
+            self.last_seq = msg.upto
+            return msg
+        if isinstance(msg, m.Ack | m.Reject):
+            if msg.key not in self.pending:
+                return ProtocolError("unknown_key", f"{type(msg).__name__.lower()} for a command never sent: {msg.key}")
+            self.pending.discard(msg.key)
+            return msg
+        assert isinstance(msg, m.Error | m.Pong)
+        return msg
+
+    def data_to_send(self) -> list[bytes]:
+        out, self._out = self._out, []
+        return out

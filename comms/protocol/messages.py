@@ -1,0 +1,118 @@
+"""The messages of the sync channel, version 1.
+
+Every message is one JSON object with a ``type`` tag. A console sends ``hello`` first, then
+``command`` and ``ping`` in any number. The server answers ``welcome``; then either a snapshot
+(``snapshot`` chunks and one ``snapshot_end``) or the changes the console missed, then live
+``changes``; ``ack`` or ``reject`` for each command; ``error`` for a message it could not take.
+
+``changes`` carries the range of the change log it covers (``after``, ``upto``]; the records
+inside are only those this user may see, so the range, not the records, proves that nothing
+was skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import msgspec
+
+from app.domain.model import Action
+from app.domain.records import Record
+
+VERSION: Final = 1
+
+
+class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
+    """Opens a session: who I am and the last change I hold."""
+
+    v: int
+    token: str
+    last_seq: int = 0
+    client: str = ""
+
+
+class Command(msgspec.Struct, tag="command", forbid_unknown_fields=True):
+    """An operator's action on an incident, with an idempotency key: sending it again with the
+    same key never applies it twice."""
+
+    key: str
+    incident_id: int
+    action: Action
+    note: str = ""
+    unit: str | None = None
+    target_id: int | None = None
+
+
+class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
+    """Keeps the session alive and measures the round trip."""
+
+    t: float = 0.0
+
+
+ClientMessage = Hello | Command | Ping
+
+
+class Welcome(msgspec.Struct, tag="welcome"):
+    """The server took the hello: who the user is, where the log stands, what comes next."""
+
+    v: int
+    user: str
+    role: str
+    street: str | None
+    field: str | None
+    display_name: str
+    seq: int
+    mode: Literal["snapshot", "changes"]
+
+
+class Snapshot(msgspec.Struct, tag="snapshot"):
+    """A chunk of the incidents this user may see, as of the coming ``snapshot_end``."""
+
+    records: list[Record]
+
+
+class SnapshotEnd(msgspec.Struct, tag="snapshot_end"):
+    """The snapshot is complete and consistent as of change ``seq``."""
+
+    seq: int
+    count: int
+
+
+class Changes(msgspec.Struct, tag="changes"):
+    """Changes ``after`` < seq ≤ ``upto`` of the log, those this user may see."""
+
+    after: int
+    upto: int
+    records: list[Record]
+
+
+class Ack(msgspec.Struct, tag="ack"):
+    """A command was applied (or had been, for a repeated key); the resulting record."""
+
+    key: str
+    seq: int
+    record: Record | None
+
+
+class Reject(msgspec.Struct, tag="reject"):
+    """A command was refused, with a machine-readable code and a reason a person can read."""
+
+    key: str
+    code: str
+    reason: str
+
+
+class Error(msgspec.Struct, tag="error"):
+    """A message could not be taken; nothing was changed."""
+
+    code: str
+    message: str
+
+
+class Pong(msgspec.Struct, tag="pong"):
+    """The answer to a ping, echoing its time."""
+
+    t: float
+
+
+ServerMessage = Welcome | Snapshot | SnapshotEnd | Changes | Ack | Reject | Error | Pong

@@ -1,0 +1,8 @@
+"""Data files: catalog, styles, translations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESOURCES = Path(__file__).resolve().parent
+CATALOG_PATH = RESOURCES / "catalog.yaml"
