@@ -1,0 +1,333 @@
+"""The console's local cache: the incidents this user may see, the outbox of commands not yet
+acknowledged, the conflict inbox, and where the sync stands.
+
+Optimistic commands: when an operator acts, the command and its local effect are written in
+one transaction; the server's copy of the incident is kept aside in ``shadow`` until every
+pending command on it is settled. Server changes to such an incident go to the shadow and the
+pending commands are replayed on top (a rebase), so the operator always sees the server's
+truth plus their own pending work; a rejected command simply drops out of the replay.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+from app.domain.model import Incident
+from app.domain.records import FIELDS, Record, from_record, to_record
+from app.storage.schema import incidents_table
+from comms.protocol.messages import Command
+
+metadata = MetaData()
+incidents = incidents_table(metadata)
+shadow = Table(
+    "shadow",
+    metadata,
+    *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, autoincrement=False) for c in incidents.c),
+)
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("incident_id", Integer, nullable=False, index=True),
+    Column("command", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+)
+conflicts = Table(
+    "conflicts",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False),
+    Column("incident_id", Integer, nullable=False),
+    Column("command", Text, nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("rejected_at", Float, nullable=False),
+    Column("resolved", Integer, nullable=False, default=0),
+)
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+_COLS = ", ".join(FIELDS)
+_MARKS = ", ".join("?" for _ in FIELDS)
+_INSERT = f"INSERT OR REPLACE INTO incidents ({_COLS}) VALUES ({_MARKS})"
+_UPSERT_NEWER = (
+    f"INSERT INTO incidents ({_COLS}) VALUES ({_MARKS}) ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{f}=excluded.{f}" for f in FIELDS if f != "id")
+    + " WHERE excluded.seq >= incidents.seq"
+)
+_SHADOW_UPSERT = f"INSERT OR REPLACE INTO shadow ({_COLS}) VALUES ({_MARKS})"
+_command_encoder = msgspec.json.Encoder()
+_command_decoder = msgspec.json.Decoder(Command)
+
+
+@dataclass(frozen=True)
+class PendingCommand:
+    n: int
+    command: Command
+    created_at: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A command the server rejected, for the operator to look at and resolve."""
+
+    n: int
+    command: Command
+    code: str
+    reason: str
+    created_at: float
+    rejected_at: float
+
+
+Rebase = Callable[[Incident, Command], Incident]
+"""Replays a pending command on an incident (the domain workflow with the operator's
+identity); raises when it no longer applies."""
+
+
+class ConsoleCache:
+    """The SQLite cache of one console. All methods are blocking and meant to run on the
+    cache's own worker thread; :class:`app.services.sync.SyncService` sees to that."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+
+        @event.listens_for(self.engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # The outbox holds work the operator was told is queued: commit it durably.
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+        metadata.create_all(self.engine)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _raw(self) -> Any:
+        return self.engine.raw_connection()
+
+    def _tx(self) -> _Tx:
+        return _Tx(self)
+
+    # -- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str = "") -> str:
+        with self._tx() as cur:
+            row = cur.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self._tx() as cur:
+            cur.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.get_meta("last_seq", "0"))
+
+    # -- applying what the server sends --------------------------------------------------------
+    def begin_snapshot(self) -> None:
+        """A snapshot replaces everything: drop the server's rows (pending work stays in the
+        outbox and is replayed on top as the snapshot comes in)."""
+        with self._tx() as cur:
+            cur.execute("DELETE FROM incidents")
+            cur.execute("DELETE FROM shadow")
+            cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_seq', '0')")
+
+    def insert_snapshot(self, records: Sequence[Record], rebase: Rebase) -> set[int]:
+        """Insert a snapshot chunk. Returns the ids of incidents with pending commands that
+        were rebased."""
+        with self._tx() as cur:
+            cur.executemany(_INSERT, records)
+            return self._rebase_pending(cur, [r for r in records if r[0] in self._pending_ids(cur)], rebase)
+
+    def end_snapshot(self, seq: int) -> None:
+        self.set_meta({"last_seq": str(seq), "last_sync_at": str(time.time())})
+
+    def apply_changes(self, records: Sequence[Record], upto: int, rebase: Rebase) -> list[int]:
+        """Apply server changes up to change ``upto`` in one transaction; returns changed ids."""
+        with self._tx() as cur:
+            pending = self._pending_ids(cur)
+            plain = [r for r in records if r[0] not in pending]
+            if plain:
+                cur.executemany(_UPSERT_NEWER, plain)
+            self._rebase_pending(cur, [r for r in records if r[0] in pending], rebase)
+            cur.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("last_seq", str(upto)), ("last_sync_at", str(time.time()))],
+            )
+        return [r[0] for r in records]
+
+    def _pending_ids(self, cur: sqlite3.Cursor) -> set[int]:
+        return {int(r[0]) for r in cur.execute("SELECT DISTINCT incident_id FROM outbox")}
+
+    def _rebase_pending(self, cur: sqlite3.Cursor, records: Iterable[Record], rebase: Rebase) -> set[int]:
+        done: set[int] = set()
+        for record in records:
+            cur.execute(_SHADOW_UPSERT, record)
+            self._replay(cur, record[0], rebase)
+            done.add(record[0])
+        return done
+
+    def _replay(self, cur: sqlite3.Cursor, incident_id: int, rebase: Rebase) -> None:
+        """incidents[id] := shadow[id] with every pending command on it replayed."""
+        row = cur.execute(f"SELECT {_COLS} FROM shadow WHERE id = ?", (incident_id,)).fetchone()
+        if row is None:
+            return
+        incident = from_record(row)
+        seq = int(row[FIELDS.index("seq")])
+        for (text,) in cur.execute("SELECT command FROM outbox WHERE incident_id = ? ORDER BY n", (incident_id,)).fetchall():
+            try:
+                incident = rebase(incident, _command_decoder.decode(text))
+            except Exception:
+                continue  # the server will reject it; until then it has no effect here
+        cur.execute(_INSERT, to_record(incident, seq))
+
+    # -- the outbox ----------------------------------------------------------------------------
+    def enqueue(self, command: Command, effect: Incident | None) -> int:
+        """Put a command in the outbox with its optimistic effect, in one transaction.
+        Returns the outbox size."""
+        with self._tx() as cur:
+            row = cur.execute(f"SELECT {_COLS} FROM incidents WHERE id = ?", (command.incident_id,)).fetchone()
+            if row is not None and cur.execute("SELECT 1 FROM shadow WHERE id = ?", (command.incident_id,)).fetchone() is None:
+                cur.execute(_SHADOW_UPSERT, row)
+            cur.execute(
+                "INSERT INTO outbox (key, incident_id, command, created_at, attempts) VALUES (?, ?, ?, ?, 0)",
+                (command.key, command.incident_id, _command_encoder.encode(command).decode(), time.time()),
+            )
+            if effect is not None and row is not None:
+                cur.execute(_INSERT, to_record(effect, int(row[FIELDS.index("seq")])))
+            return int(cur.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def pending(self) -> list[PendingCommand]:
+        with self._tx() as cur:
+            rows = cur.execute("SELECT n, command, created_at, attempts FROM outbox ORDER BY n").fetchall()
+        return [PendingCommand(int(n), _command_decoder.decode(c), float(t), int(a)) for n, c, t, a in rows]
+
+    def outbox_size(self) -> int:
+        with self._tx() as cur:
+            return int(cur.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def mark_sent(self, keys: Sequence[str]) -> None:
+        with self._tx() as cur:
+            cur.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE key = ?", [(k,) for k in keys])
+
+    def settle(self, key: str, record: Record | None, rebase: Rebase, rejection: tuple[str, str] | None = None) -> int | None:
+        """The server acknowledged (``rejection`` None) or rejected a command. Removes it from
+        the outbox (into the conflict inbox when rejected), brings the incident to the server's
+        state plus the remaining pending commands. Returns the incident id, or None for a key
+        this cache does not hold (settled before)."""
+        with self._tx() as cur:
+            row = cur.execute("SELECT n, incident_id, command, created_at FROM outbox WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                if record is not None:
+                    cur.execute(_UPSERT_NEWER, record)
+                return None
+            n, incident_id, command, created_at = row
+            cur.execute("DELETE FROM outbox WHERE n = ?", (n,))
+            if rejection is not None:
+                cur.execute(
+                    "INSERT INTO conflicts (key, incident_id, command, code, reason, created_at, rejected_at, resolved)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                    (key, incident_id, command, rejection[0], rejection[1], created_at, time.time()),
+                )
+            if record is not None and record[0] == incident_id:
+                current = cur.execute("SELECT seq FROM shadow WHERE id = ?", (incident_id,)).fetchone()
+                if current is None or record[FIELDS.index("seq")] >= current[0]:
+                    cur.execute(_SHADOW_UPSERT, record)
+            still_pending = cur.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", (incident_id,)).fetchone()
+            if still_pending:
+                self._replay(cur, incident_id, rebase)
+            else:
+                base = cur.execute(f"SELECT {_COLS} FROM shadow WHERE id = ?", (incident_id,)).fetchone()
+                if base is not None:
+                    cur.execute(_UPSERT_NEWER.replace("WHERE excluded.seq >= incidents.seq", ""), base)
+                cur.execute("DELETE FROM shadow WHERE id = ?", (incident_id,))
+            return int(incident_id)
+
+    # -- the conflict inbox --------------------------------------------------------------------
+    def conflicts(self, include_resolved: bool = False) -> list[Conflict]:
+        where = "" if include_resolved else "WHERE resolved = 0"
+        with self._tx() as cur:
+            rows = cur.execute(
+                f"SELECT n, command, code, reason, created_at, rejected_at FROM conflicts {where} ORDER BY n"
+            ).fetchall()
+        return [Conflict(int(n), _command_decoder.decode(c), code, reason, t0, t1) for n, c, code, reason, t0, t1 in rows]
+
+    def resolve_conflict(self, n: int) -> None:
+        """The operator has seen and dealt with a rejected command."""
+        with self._tx() as cur:
+            cur.execute("UPDATE conflicts SET resolved = 1 WHERE n = ?", (n,))
+
+    # -- reads ---------------------------------------------------------------------------------
+    def incident(self, incident_id: int) -> Incident | None:
+        with self._tx() as cur:
+            row = cur.execute(f"SELECT {_COLS} FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return None if row is None else from_record(row)
+
+    def record(self, incident_id: int) -> Record | None:
+        with self._tx() as cur:
+            row = cur.execute(f"SELECT {_COLS} FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return None if row is None else tuple(row)  # type: ignore[return-value]
+
+    def count(self) -> int:
+        with self._tx() as cur:
+            return int(cur.execute("SELECT count(*) FROM incidents").fetchone()[0])
+
+    def ids(self) -> set[int]:
+        with self._tx() as cur:
+            return {int(r[0]) for r in cur.execute("SELECT id FROM incidents")}
+
+
+class _Tx:
+    """A transaction on a pooled raw connection: commit on success, roll back on error."""
+
+    def __init__(self, cache: ConsoleCache) -> None:
+        self.cache = cache
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self.cache._lock.acquire()
+        self.conn = self.cache._raw()
+        self.cur: sqlite3.Cursor = self.conn.cursor()
+        return self.cur
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            self.cur.close()
+            self.conn.close()
+            self.cache._lock.release()
