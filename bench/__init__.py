@@ -1,1 +1,40 @@
-"""CityOps Console."""
+"""Benchmarks: ``cityops bench NAME --json FILE``. Each prints a table, compares against a
+baseline measured in the same run, and writes its figures as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+BENCHES = ("sync",)
+
+
+def print_table(title: str, rows: list[tuple[str, Any, str]]) -> None:
+    """Print ``(name, value, note)`` rows as an aligned table."""
+    print(f"\n{title}\n" + "-" * len(title))
+    width = max(len(r[0]) for r in rows)
+    for name, value, note in rows:
+        shown = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
+        print(f"  {name:<{width}}  {shown:>14}  {note}")
+
+
+def write_json(path: Path | None, results: dict[str, Any]) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nresults written to {path}")
+
+
+def run_bench(name: str, json_path: Path | None, n: int | None) -> int:
+    if name == "sync":
+        from bench.sync import run
+
+        results = run(n or 200_000)
+    else:
+        print(f"unknown benchmark {name!r}; available: {', '.join(BENCHES)}", file=sys.stderr)
+        return 2
+    write_json(json_path, results)
+    return 0

@@ -31,7 +31,7 @@ from app.server.config import INTAKE_KEY_FILE, ServerConfig, write_secret
 from app.server.hub import Hub
 from app.server.passwords import verify_password
 from app.server.sync import SyncSession
-from app.server.writer import Writer
+from app.server.writer import IntakeResult, Writer
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
 
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: The district's surroundings; a report outside is surely a wrong coordinate.
 BOUNDS = (121.0, 30.6, 122.2, 31.9)
+#: The most reports one batch request may carry.
+MAX_BATCH = 1000
 
 
 class ApiError(BaseModel):
@@ -171,6 +173,15 @@ def create_app(config: ServerConfig) -> FastAPI:
         detail = exc.detail if isinstance(exc.detail, dict) else {"error": "http_error", "message": str(exc.detail)}
         return JSONResponse(detail, status_code=exc.status_code)
 
+    async def _check_key(key: str | None) -> None:
+        if key and key in known_keys:
+            return
+        if not key or await asyncio.to_thread(server.store.api_key_name, key) is None:
+            raise HTTPException(401, {"error": "unauthorized", "message": "missing or unknown X-API-Key"})
+        known_keys.add(key)
+
+    known_keys: set[str] = set()
+
     @app.get("/healthz", response_model=Health)
     async def healthz() -> Health:
         writer = server.writer
@@ -211,22 +222,42 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def post_report(
         body: ReportIn, x_api_key: Annotated[str | None, Header(description="An intake key.")] = None
     ) -> ReportAccepted:
-        if not x_api_key or await asyncio.to_thread(server.store.api_key_name, x_api_key) is None:
-            raise HTTPException(401, {"error": "unauthorized", "message": "missing or unknown X-API-Key"})
+        await _check_key(x_api_key)
         report = _to_report(server.catalog, body)
         assert server.writer is not None
         try:
             result = await server.writer.submit_report(report)
         except RuntimeError as exc:
             raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
-        return ReportAccepted(
-            incident_id=result.incident_id,
-            seq=result.seq,
-            merged=result.merged,
-            duplicate=result.duplicate,
-            status=result.status,
-            unit=result.unit,
-        )
+        return _accepted(result)
+
+    @app.post(
+        "/api/reports/batch",
+        response_model=list[ReportAccepted],
+        status_code=201,
+        responses={401: {"model": ApiError}, 422: {"model": ApiError}, 503: {"model": ApiError}},
+    )
+    async def post_reports(
+        body: Annotated[list[ReportIn], Field(min_length=1, max_length=MAX_BATCH)],
+        x_api_key: Annotated[str | None, Header(description="An intake key.")] = None,
+    ) -> list[ReportAccepted]:
+        """Several reports at once, as a sensor gateway sends them. All are checked first:
+        one invalid report refuses the whole batch, naming its index."""
+        await _check_key(x_api_key)
+        reports = []
+        for i, item in enumerate(body):
+            try:
+                reports.append(_to_report(server.catalog, item))
+            except HTTPException as exc:
+                detail = dict(exc.detail) if isinstance(exc.detail, dict) else {}
+                detail["message"] = f"report [{i}]: {detail.get('message', '')}"
+                raise HTTPException(422, detail) from None
+        assert server.writer is not None
+        try:
+            results = await asyncio.gather(*(server.writer.submit_report(r) for r in reports))
+        except RuntimeError as exc:
+            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        return [_accepted(r) for r in results]
 
     @app.websocket("/ws/sync")
     async def sync(websocket: WebSocket) -> None:
@@ -237,6 +268,17 @@ def create_app(config: ServerConfig) -> FastAPI:
             await session.run()
 
     return app
+
+
+def _accepted(result: IntakeResult) -> ReportAccepted:
+    return ReportAccepted(
+        incident_id=result.incident_id,
+        seq=result.seq,
+        merged=result.merged,
+        duplicate=result.duplicate,
+        status=result.status,
+        unit=result.unit,
+    )
 
 
 def _to_report(catalog: Catalog, body: ReportIn) -> Report:

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
 
 from app.domain import intake as domain_intake
 from app.domain import permissions, workflow
@@ -27,7 +26,7 @@ from app.domain.intake import Report
 from app.domain.model import Action, Incident
 from app.domain.permissions import PermissionDenied, Principal, Scope
 from app.domain.records import Record
-from app.storage.server_store import ServerStore
+from app.storage.server_store import ServerStore, WriteBatch
 from comms.protocol.messages import Command
 
 log = logging.getLogger(__name__)
@@ -162,37 +161,39 @@ class Writer:
     def _apply_batch(self, batch: list[_Job]) -> _BatchOutcome:
         outcome = _BatchOutcome()
         with self.store.engine.begin() as conn:
+            writes = self.store.write_batch(conn)
             for job in batch:
                 if isinstance(job, _IntakeJob):
-                    outcome.results.append(self._intake(conn, job.report, outcome))
+                    outcome.results.append(self._intake(writes, job.report, outcome))
                 elif isinstance(job, _CommandJob):
-                    outcome.results.append(self._command(conn, job, outcome))
+                    outcome.results.append(self._command(writes, job, outcome))
+            writes.flush()
         return outcome
 
-    def _write(self, conn: Connection, incident: Incident, actor: str, action: str, at: float, is_new: bool, outcome: _BatchOutcome) -> tuple[int, Record]:
+    def _write(self, conn: WriteBatch, incident: Incident, actor: str, action: str, at: float, is_new: bool, outcome: _BatchOutcome) -> tuple[int, Record]:
         self.seq += 1
-        record, record_json = self.store.write_change(
-            conn, self.seq, incident, actor=actor, action=action, at=at, is_new=is_new
+        record, record_json = conn.write_change(
+            self.seq, incident, actor=actor, action=action, at=at, is_new=is_new
         )
         outcome.published.append(
             Published(self.seq, incident.location.street, incident.category, incident.unit, record_json)
         )
         return self.seq, record
 
-    def _intake(self, conn: Connection, report: Report, outcome: _BatchOutcome) -> IntakeResult:
+    def _intake(self, conn: WriteBatch, report: Report, outcome: _BatchOutcome) -> IntakeResult:
         now = self.clock()
-        known = self.store.report_incident(conn, report.report_id)
+        known = conn.report_incident(report.report_id)
         if known is not None:
-            incident = self.store.get_incident(conn, known)
+            incident = conn.get_incident(known)
             assert incident is not None
             return IntakeResult(known, self.seq, False, True, incident.status.value, incident.unit)
         category = self.catalog.category(report.category)
         since = report.observed_at - category.merge.window_min * 60.0
         box = degree_box(report.lon, report.lat, category.merge.radius_m)
-        candidates = self.store.merge_candidates(conn, report.category, since, box)
+        candidates = conn.merge_candidates(report.category, since, box)
         target_id = domain_intake.merge_target(report, category, candidates)
         if target_id is not None:
-            target = self.store.get_incident(conn, target_id)
+            target = conn.get_incident(target_id)
             assert target is not None
             incident = domain_intake.merge_report(target, report, self.catalog, now)
             is_new = False
@@ -202,33 +203,33 @@ class Writer:
             is_new = True
         action = Action.ADD_REPORT if not is_new else Action.REPORT
         seq, _ = self._write(conn, incident, report.reporter or report.source.value, action.value, now, is_new, outcome)
-        self.store.record_report(conn, report.report_id, incident.id, now)
+        conn.record_report(report.report_id, incident.id, now)
         return IntakeResult(incident.id, seq, not is_new, False, incident.status.value, incident.unit)
 
-    def _command(self, conn: Connection, job: _CommandJob, outcome: _BatchOutcome) -> CommandResult:
+    def _command(self, conn: WriteBatch, job: _CommandJob, outcome: _BatchOutcome) -> CommandResult:
         cmd, principal = job.command, job.principal
-        earlier = self.store.command_outcome(conn, cmd.key)
+        earlier = conn.command_outcome(cmd.key)
         if earlier is not None:
             seq, code, reason = earlier
             if code is not None:
                 return CommandResult(seq, None, code, reason)
             # The same key again: the command was applied once; answer with where it stands now.
-            return CommandResult(seq, self.store.get_record(conn, cmd.incident_id))
+            return CommandResult(seq, conn.get_record(cmd.incident_id))
         now = self.clock()
         try:
             result = self._apply_command(conn, principal, job.scope, cmd, now, outcome)
         except (workflow.WorkflowError, PermissionDenied, LookupError) as exc:
             code = getattr(exc, "code", "not_found")
             reason = str(exc).strip("'\"")
-            self.store.record_command(conn, cmd.key, principal.name, now, self.seq, code, reason)
+            conn.record_command(cmd.key, principal.name, now, self.seq, code, reason)
             return CommandResult(self.seq, None, code, reason)
-        self.store.record_command(conn, cmd.key, principal.name, now, result.seq, None, None)
+        conn.record_command(cmd.key, principal.name, now, result.seq, None, None)
         return result
 
-    def _apply_command(self, conn: Connection, principal: Principal, scope: Scope, cmd: Command, now: float, outcome: _BatchOutcome) -> CommandResult:
+    def _apply_command(self, conn: WriteBatch, principal: Principal, scope: Scope, cmd: Command, now: float, outcome: _BatchOutcome) -> CommandResult:
         if cmd.action not in COMMAND_ACTIONS:
             raise workflow.MissingParameter(f"{cmd.action.value} is not a command; reports come through intake")
-        incident = self.store.get_incident(conn, cmd.incident_id)
+        incident = conn.get_incident(cmd.incident_id)
         if incident is None or not scope.contains(incident.location.street, incident.category, incident.unit):
             raise LookupError(f"incident {cmd.incident_id} does not exist or is outside your jurisdiction")
         loc = incident.location
@@ -247,10 +248,10 @@ class Writer:
         seq, record = self._write(conn, changed, principal.name, cmd.action.value, now, False, outcome)
         return CommandResult(seq, record)
 
-    def _merge(self, conn: Connection, principal: Principal, scope: Scope, cmd: Command, incident: Incident, now: float, outcome: _BatchOutcome) -> CommandResult:
+    def _merge(self, conn: WriteBatch, principal: Principal, scope: Scope, cmd: Command, incident: Incident, now: float, outcome: _BatchOutcome) -> CommandResult:
         if cmd.target_id is None:
             raise workflow.MissingParameter("merge needs the incident to merge into")
-        target = self.store.get_incident(conn, cmd.target_id)
+        target = conn.get_incident(cmd.target_id)
         if target is None or not scope.contains(target.location.street, target.category, target.unit):
             raise LookupError(f"incident {cmd.target_id} does not exist or is outside your jurisdiction")
         standard = self.catalog.standard_for(incident.category)

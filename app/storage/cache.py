@@ -125,8 +125,9 @@ class ConsoleCache:
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            # The outbox holds work the operator was told is queued: commit it durably.
-            cursor.execute("PRAGMA synchronous=FULL")
+            # WAL with NORMAL survives a killed process; what the server sends can be fetched
+            # again after a power cut. The outbox cannot: its writes are made FULL (``durable``).
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         metadata.create_all(self.engine)
@@ -138,8 +139,8 @@ class ConsoleCache:
     def _raw(self) -> Any:
         return self.engine.raw_connection()
 
-    def _tx(self) -> _Tx:
-        return _Tx(self)
+    def _tx(self, durable: bool = False) -> _Tx:
+        return _Tx(self, durable)
 
     # -- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str = "") -> str:
@@ -217,7 +218,7 @@ class ConsoleCache:
     def enqueue(self, command: Command, effect: Incident | None) -> int:
         """Put a command in the outbox with its optimistic effect, in one transaction.
         Returns the outbox size."""
-        with self._tx() as cur:
+        with self._tx(durable=True) as cur:
             row = cur.execute(f"SELECT {_COLS} FROM incidents WHERE id = ?", (command.incident_id,)).fetchone()
             if row is not None and cur.execute("SELECT 1 FROM shadow WHERE id = ?", (command.incident_id,)).fetchone() is None:
                 cur.execute(_SHADOW_UPSERT, row)
@@ -247,7 +248,7 @@ class ConsoleCache:
         the outbox (into the conflict inbox when rejected), brings the incident to the server's
         state plus the remaining pending commands. Returns the incident id, or None for a key
         this cache does not hold (settled before)."""
-        with self._tx() as cur:
+        with self._tx(durable=True) as cur:
             row = cur.execute("SELECT n, incident_id, command, created_at FROM outbox WHERE key = ?", (key,)).fetchone()
             if row is None:
                 if record is not None:
@@ -312,13 +313,16 @@ class ConsoleCache:
 class _Tx:
     """A transaction on a pooled raw connection: commit on success, roll back on error."""
 
-    def __init__(self, cache: ConsoleCache) -> None:
+    def __init__(self, cache: ConsoleCache, durable: bool) -> None:
         self.cache = cache
+        self.durable = durable
 
     def __enter__(self) -> sqlite3.Cursor:
         self.cache._lock.acquire()
         self.conn = self.cache._raw()
         self.cur: sqlite3.Cursor = self.conn.cursor()
+        if self.durable:
+            self.cur.execute("PRAGMA synchronous=FULL")
         return self.cur
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
@@ -328,6 +332,8 @@ class _Tx:
             else:
                 self.conn.rollback()
         finally:
+            if self.durable:
+                self.cur.execute("PRAGMA synchronous=NORMAL")
             self.cur.close()
             self.conn.close()
             self.cache._lock.release()

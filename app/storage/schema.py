@@ -41,6 +41,7 @@ def incidents_table(metadata: MetaData) -> Table:
         Column("seq", BigInteger, nullable=False),
         Column("detail", Text, nullable=False),
     )
-    Index("ix_incidents_category_open", table.c.category, table.c.status, table.c.reported_at)
+    # Merging looks for the same category in a narrow band of latitude around a report.
+    Index("ix_incidents_category_lat", table.c.category, table.c.lat)
     Index("ix_incidents_street", table.c.street)
     return table

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    bindparam,
     func,
     select,
 )
@@ -239,77 +240,14 @@ class ServerStore:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(incidents)).scalar_one())
 
-    # -- inside the writer's transaction ----------------------------------------------------
-    @staticmethod
-    def get_incident(conn: Connection, incident_id: int) -> Incident | None:
-        row = conn.execute(select(*_INCIDENT_COLUMNS).where(incidents.c.id == incident_id)).first()
-        return None if row is None else from_record(tuple(row))
+    def write_batch(self, conn: Connection) -> WriteBatch:
+        """A batch of writes inside the caller's transaction (see :class:`WriteBatch`)."""
+        return WriteBatch(conn)
 
     @staticmethod
     def get_record(conn: Connection, incident_id: int) -> Record | None:
-        row = conn.execute(select(*_INCIDENT_COLUMNS).where(incidents.c.id == incident_id)).first()
+        row = conn.execute(_SELECT_BY_ID, {"b_id": incident_id}).first()
         return None if row is None else tuple(row)  # type: ignore[return-value]
-
-    @staticmethod
-    def merge_candidates(
-        conn: Connection, category: str, since: float, box: tuple[float, float, float, float]
-    ) -> list[Candidate]:
-        rows = conn.execute(
-            select(incidents.c.id, incidents.c.lon, incidents.c.lat, incidents.c.reported_at).where(
-                incidents.c.category == category,
-                incidents.c.status.in_(_OPEN),
-                incidents.c.reported_at >= since,
-                incidents.c.lon.between(box[0], box[2]),
-                incidents.c.lat.between(box[1], box[3]),
-            )
-        ).all()
-        return [Candidate(int(r.id), float(r.lon), float(r.lat), float(r.reported_at)) for r in rows]
-
-    @staticmethod
-    def report_incident(conn: Connection, report_id: str) -> int | None:
-        value = conn.execute(select(reports.c.incident_id).where(reports.c.report_id == report_id)).scalar()
-        return None if value is None else int(value)
-
-    @staticmethod
-    def command_outcome(conn: Connection, key: str) -> tuple[int, str | None, str | None] | None:
-        row = conn.execute(select(commands.c.seq, commands.c.code, commands.c.reason).where(commands.c.key == key)).first()
-        return None if row is None else (int(row.seq), row.code, row.reason)
-
-    @staticmethod
-    def record_command(conn: Connection, key: str, user: str, at: float, seq: int, code: str | None, reason: str | None) -> None:
-        conn.execute(commands.insert().values(key=key, user=user, at=at, seq=seq, code=code, reason=reason))
-
-    @staticmethod
-    def record_report(conn: Connection, report_id: str, incident_id: int, at: float) -> None:
-        conn.execute(reports.insert().values(report_id=report_id, incident_id=incident_id, at=at))
-
-    @staticmethod
-    def write_change(
-        conn: Connection, seq: int, incident: Incident, *, actor: str, action: str, at: float, is_new: bool
-    ) -> tuple[Record, bytes]:
-        """Store the incident's new state and its change-log row; returns the record and its
-        JSON, ready to send."""
-        record = to_record(incident, seq)
-        values = dict(zip(incidents.c.keys(), record, strict=True))
-        if is_new:
-            conn.execute(incidents.insert().values(**values))
-        else:
-            conn.execute(incidents.update().where(incidents.c.id == incident.id).values(**values))
-        record_json = _record_encoder.encode(record)
-        conn.execute(
-            changes.insert().values(
-                seq=seq,
-                at=at,
-                incident_id=incident.id,
-                street=incident.location.street,
-                category=incident.category,
-                unit=incident.unit,
-                actor=actor,
-                action=action,
-                record=record_json.decode(),
-            )
-        )
-        return record, record_json
 
     # -- reads for sync ----------------------------------------------------------------------
     def changes_after(self, after: int, limit: int) -> list[ChangeRow]:
@@ -381,3 +319,135 @@ class ServerStore:
                         unit=None, actor="system", action="bulk_load", record="null",
                     )
                 )
+
+
+_SELECT_BY_ID = select(*_INCIDENT_COLUMNS).where(incidents.c.id == bindparam("b_id"))
+_INSERT_INCIDENT = incidents.insert()
+_UPDATE_INCIDENT = (
+    incidents.update()
+    .where(incidents.c.id == bindparam("b_id"))
+    .values({name: bindparam(name) for name in incidents.c.keys() if name != "id"})
+)
+_INSERT_CHANGE = changes.insert()
+_INSERT_REPORT = reports.insert()
+_INSERT_COMMAND = commands.insert()
+_SELECT_REPORT = select(reports.c.incident_id).where(reports.c.report_id == bindparam("b_key"))
+_SELECT_COMMAND = select(commands.c.seq, commands.c.code, commands.c.reason).where(commands.c.key == bindparam("b_key"))
+_SELECT_CANDIDATES = select(incidents.c.id, incidents.c.lon, incidents.c.lat, incidents.c.reported_at).where(
+    incidents.c.category == bindparam("b_category"),
+    incidents.c.status.in_(_OPEN),
+    incidents.c.reported_at >= bindparam("b_since"),
+    incidents.c.lon.between(bindparam("b_lon0"), bindparam("b_lon1")),
+    incidents.c.lat.between(bindparam("b_lat0"), bindparam("b_lat1")),
+)
+
+
+class WriteBatch:
+    """The writes of one writer batch, held back and sent with ``executemany`` at
+    :meth:`flush`; reads made during the batch see them (an overlay on the store), so jobs in
+    one batch build on each other as if each had been written at once."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._incidents: dict[int, tuple[Incident, Record, bool]] = {}
+        self._changes: list[dict[str, Any]] = []
+        self._reports: dict[str, dict[str, Any]] = {}
+        self._commands: dict[str, dict[str, Any]] = {}
+
+    def get_incident(self, incident_id: int) -> Incident | None:
+        held = self._incidents.get(incident_id)
+        if held is not None:
+            return held[0]
+        row = self.conn.execute(_SELECT_BY_ID, {"b_id": incident_id}).first()
+        return None if row is None else from_record(tuple(row))
+
+    def get_record(self, incident_id: int) -> Record | None:
+        held = self._incidents.get(incident_id)
+        if held is not None:
+            return held[1]
+        return ServerStore.get_record(self.conn, incident_id)
+
+    def merge_candidates(self, category: str, since: float, box: tuple[float, float, float, float]) -> list[Candidate]:
+        rows = self.conn.execute(
+            _SELECT_CANDIDATES,
+            {"b_category": category, "b_since": since, "b_lon0": box[0], "b_lon1": box[2], "b_lat0": box[1], "b_lat1": box[3]},
+        ).all()
+        found = {int(r.id): Candidate(int(r.id), float(r.lon), float(r.lat), float(r.reported_at)) for r in rows}
+        for incident, _record, _new in self._incidents.values():
+            loc = incident.location
+            inside = (
+                incident.category == category
+                and incident.is_open
+                and incident.reported_at >= since
+                and box[0] <= loc.lon <= box[2]
+                and box[1] <= loc.lat <= box[3]
+            )
+            if inside:
+                found[incident.id] = Candidate(incident.id, loc.lon, loc.lat, incident.reported_at)
+            else:
+                found.pop(incident.id, None)
+        return list(found.values())
+
+    def report_incident(self, report_id: str) -> int | None:
+        held = self._reports.get(report_id)
+        if held is not None:
+            return int(held["incident_id"])
+        value = self.conn.execute(_SELECT_REPORT, {"b_key": report_id}).scalar()
+        return None if value is None else int(value)
+
+    def command_outcome(self, key: str) -> tuple[int, str | None, str | None] | None:
+        held = self._commands.get(key)
+        if held is not None:
+            return int(held["seq"]), held["code"], held["reason"]
+        row = self.conn.execute(_SELECT_COMMAND, {"b_key": key}).first()
+        return None if row is None else (int(row.seq), row.code, row.reason)
+
+    def record_command(self, key: str, user: str, at: float, seq: int, code: str | None, reason: str | None) -> None:
+        self._commands[key] = {"key": key, "user": user, "at": at, "seq": seq, "code": code, "reason": reason}
+
+    def record_report(self, report_id: str, incident_id: int, at: float) -> None:
+        self._reports[report_id] = {"report_id": report_id, "incident_id": incident_id, "at": at}
+
+    def write_change(
+        self, seq: int, incident: Incident, *, actor: str, action: str, at: float, is_new: bool
+    ) -> tuple[Record, bytes]:
+        """Hold the incident's new state and its change-log row; returns the record and its
+        JSON, ready to send once the batch is committed."""
+        record = to_record(incident, seq)
+        held = self._incidents.get(incident.id)
+        self._incidents[incident.id] = (incident, record, is_new or (held is not None and held[2]))
+        record_json = _record_encoder.encode(record)
+        self._changes.append(
+            {
+                "seq": seq,
+                "at": at,
+                "incident_id": incident.id,
+                "street": incident.location.street,
+                "category": incident.category,
+                "unit": incident.unit,
+                "actor": actor,
+                "action": action,
+                "record": record_json.decode(),
+            }
+        )
+        return record, record_json
+
+    def flush(self) -> None:
+        """Write everything held, with one ``executemany`` per statement."""
+        keys = incidents.c.keys()
+        new = [dict(zip(keys, rec, strict=True)) for _inc, rec, is_new in self._incidents.values() if is_new]
+        changed = []
+        for _inc, rec, is_new in self._incidents.values():
+            if not is_new:
+                row = dict(zip(keys, rec, strict=True))
+                row["b_id"] = row.pop("id")
+                changed.append(row)
+        for statement, rows in (
+            (_INSERT_INCIDENT, new),
+            (_UPDATE_INCIDENT, changed),
+            (_INSERT_CHANGE, self._changes),
+            (_INSERT_REPORT, list(self._reports.values())),
+            (_INSERT_COMMAND, list(self._commands.values())),
+        ):
+            if rows:
+                self.conn.execute(statement, rows)
