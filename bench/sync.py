@@ -154,6 +154,7 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
     principal = Principal(session.user, Role(session.role))
     catalog = read_catalog()
     latencies: list[list[float]] = [[] for _ in range(clients)]
+    server_part: list[float] = []
     services = []
     readers = []
     for k in range(clients):
@@ -166,8 +167,11 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
             if isinstance(event, IncidentsChanged) and event.ids:
                 now = time.time()
                 ids = ",".join(str(i) for i in event.ids)
-                for (reported_at,) in reader.execute(f"SELECT reported_at FROM incidents WHERE id IN ({ids}) AND version <= 2"):
+                query = f"SELECT reported_at, updated_at FROM incidents WHERE id IN ({ids}) AND version <= 2"
+                for reported_at, updated_at in reader.execute(query):
                     latencies[k].append((now - reported_at) * 1000.0)
+                    if k == 0:
+                        server_part.append((updated_at - reported_at) * 1000.0)
 
         service.store.subscribe(on_event)
         service.start()
@@ -197,6 +201,8 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
         return all_lat[min(len(all_lat) - 1, int(p / 100 * len(all_lat)))]
 
     received = min(per_client)
+    server_part.sort()
+    server_p99 = server_part[int(0.99 * (len(server_part) - 1))] if server_part else 0.0
     return {
         "push_clients": clients,
         "push_rate_target": rate,
@@ -204,6 +210,7 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
         "push_latency_p50_ms": statistics.median(all_lat),
         "push_latency_p99_ms": pct(99),
         "push_latency_max_ms": all_lat[-1],
+        "push_intake_to_writer_p99_ms": server_p99,
         "push_received_per_client": per_client,
     }
 

@@ -305,11 +305,11 @@ def _check(data: CatalogData) -> Iterable[str]:
             yield f"{where}.responsible.unit: unknown unit {rule.unit!r}"
         if rule.street_unit is not None and rule.street_unit not in suffixes:
             yield f"{where}.responsible.street_unit: unknown street unit {rule.street_unit!r}"
-        for street_code, unit in rule.by_street.items():
+        for street_code, unit_code in rule.by_street.items():
             if street_code not in streets:
                 yield f"{where}.responsible.by_street: unknown street {street_code!r}"
-            if unit not in units:
-                yield f"{where}.responsible.by_street[{street_code}]: unknown unit {unit!r}"
+            if unit_code not in units:
+                yield f"{where}.responsible.by_street[{street_code}]: unknown unit {unit_code!r}"
         if cat.field is not None and cat.field not in fields:
             yield f"{where}.field: no unit belongs to field {cat.field!r}"
     if len(data.scenarios) != 10 or {s.number for s in data.scenarios} != set(range(1, 11)):

@@ -178,8 +178,9 @@ def apply(
         ]
         changes["suspended_from"] = None
         changes["suspended_at"] = None
-    elif status != incident.status or action is Action.REWORK:
+    elif STAGE_OF.get(status) != STAGE_OF.get(incident.status) or action is Action.REWORK:
         # A new stage starts: the current one is done, the next one's clock starts now.
+        # (Dispatched and handling are one stage: the handling clock runs from dispatch.)
         deadlines = _close_open_deadlines(tuple(deadlines), at)
         stage = STAGE_OF.get(status)
         if stage is not None:

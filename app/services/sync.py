@@ -93,6 +93,8 @@ class SyncService:
         self._task: asyncio.Task[None] | None = None
         self._welcome_seq = 0
         self._seq_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        #: How each session began ("snapshot" or "changes"), for the status bar and tests.
+        self.session_modes: list[str] = []
 
     # -- plumbing ------------------------------------------------------------------------------
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -195,6 +197,7 @@ class SyncService:
             await self._settle(event.key, None, (event.code, event.reason))
         elif isinstance(event, m.Welcome):
             self._welcome_seq = event.seq
+            self.session_modes.append(event.mode)
             self._set_state(ConnectionState.CATCHING_UP)
             if event.mode == "snapshot":
                 await self.db(self.cache.begin_snapshot)

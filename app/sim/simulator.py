@@ -820,8 +820,12 @@ class _Backoff:
         self.until = 0.0
 
     def fail(self, now: float) -> float:
+        """Note a failure; the seconds to wait. Failures while already waiting (the other
+        requests in flight) don't lengthen the wait."""
+        if now < self.until:
+            return self.until - now
         self.delay = min(self.limit, self.delay * 2 if self.delay else self.initial)
-        self.until = max(self.until, now + self.delay)
+        self.until = now + self.delay
         return self.delay
 
     def ok(self) -> None:
@@ -970,7 +974,7 @@ class _Sender:
             self.warn(text, body, f"rejected {text}")
             if response.status_code in (401, 403):
                 summary.aborted = f"the server refuses the intake key ({text})"
-                self.stop.set()
+                self.stop.set()  # the run's halt: every other report would be refused too
             return
 
     def _accepted(self, body: Mapping[str, Any], response: httpx.Response) -> None:
@@ -1029,17 +1033,20 @@ async def send_reports(
     message. A 401 or 403 stops the run: the key is wrong for every report.
 
     The run ends when ``bodies`` is exhausted, ``stop`` is set, or ``deadline_s`` seconds have
-    passed (plus any pauses for connection errors); requests in flight then get ``drain_s``
-    seconds to finish, or none once ``hurry`` is set.
+    passed; requests in flight then get ``drain_s`` seconds to finish, or none once ``hurry``
+    is set. After a stop or the deadline, failed requests are not retried.
     """
     if rate <= 0:
         raise ValueError("rate must be positive")
     summary = Summary()
-    stop = stop or asyncio.Event()
     out = out or sys.stdout
     err = err or sys.stderr
     loop = asyncio.get_running_loop()
     began = loop.time()
+    # The run is ending (stopped, aborted or past the deadline): no new reports, no more retries.
+    halt = asyncio.Event()
+    follow = asyncio.ensure_future(_follow(stop, halt)) if stop is not None else None
+    timer = loop.call_at(began + deadline_s, halt.set) if deadline_s is not None else None
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"X-API-Key": key, "User-Agent": "cityops-simulator/1"}
     tasks: set[asyncio.Task[None]] = set()
@@ -1055,7 +1062,7 @@ async def send_reports(
         sender = _Sender(
             client,
             summary,
-            stop,
+            halt,
             max_attempts=max_attempts,
             quiet=quiet,
             out=out,
@@ -1067,16 +1074,14 @@ async def send_reports(
             for index, body in enumerate(bodies):
                 if await sender.pause(began + shift + index / rate - loop.time()):
                     break
-                while len(tasks) >= concurrency and not stop.is_set():
+                while len(tasks) >= concurrency and not halt.is_set():
                     await sender.wait_any(tasks)
                 hold = sender.backoff.until - loop.time()
                 if hold > 0:
                     if await sender.pause(hold):
                         break
                     shift += hold
-                if stop.is_set():
-                    break
-                if deadline_s is not None and loop.time() - began >= deadline_s + shift:
+                if halt.is_set():
                     break
                 task = asyncio.create_task(sender.post(body))
                 tasks.add(task)
@@ -1089,9 +1094,19 @@ async def send_reports(
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
             sender.close()
+            if timer is not None:
+                timer.cancel()
+            if follow is not None:
+                follow.cancel()
+                await asyncio.gather(follow, return_exceptions=True)
     summary.unsent = (total - scheduled) if total is not None else 0
     summary.elapsed_s = loop.time() - began
     return summary
+
+
+async def _follow(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
 
 
 async def _drain(

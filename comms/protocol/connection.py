@@ -23,6 +23,7 @@ Rules of the console end:
 
 from __future__ import annotations
 
+import collections
 import enum
 from collections.abc import Sequence
 
@@ -55,8 +56,10 @@ class ProtocolError(msgspec.Struct, frozen=True):
 
 
 def _decode(decoder: msgspec.json.Decoder[object], data: str | bytes, limit: int) -> object:
-    if len(data) > limit:
-        return ProtocolError("too_large", f"message of {len(data)} bytes exceeds the limit of {limit}")
+    # A str counts characters; the limit is in bytes of UTF-8 (up to 4 per character).
+    size = len(data) if isinstance(data, bytes) or len(data) * 4 <= limit else len(data.encode())
+    if size > limit:
+        return ProtocolError("too_large", f"message of {size} bytes exceeds the limit of {limit}")
     try:
         return decoder.decode(data)
     except msgspec.ValidationError as exc:
@@ -95,6 +98,8 @@ class ServerConnection:
                 return self._refuse(
                     ProtocolError("unsupported_version", f"protocol version {msg.v} is not supported; this server speaks {m.VERSION}")
                 )
+            # Commands may follow the hello at once, before the welcome goes out.
+            self.state = ServerState.READY
             return msg
         if self.state is ServerState.AWAIT_HELLO:
             kind = type(msg).__name__.lower()
@@ -110,7 +115,6 @@ class ServerConnection:
     def welcome(self, welcome: m.Welcome, *, last_seq: int) -> None:
         """Accept the hello. ``last_seq`` is where the console's copy stands after this
         session's snapshot or catch-up begins (0 for a snapshot)."""
-        self.state = ServerState.READY
         self.sent_seq = 0 if welcome.mode == "snapshot" else last_seq
         self._out.append(encode(welcome))
 
@@ -167,21 +171,27 @@ class ClientConnection:
     def __init__(self) -> None:
         self.state = ClientState.IDLE
         self.last_seq = 0
-        self.pending: set[str] = set()
+        # Keys sent and not yet answered, with how many times each was sent.
+        self._pending: collections.Counter[str] = collections.Counter()
         self._out: list[bytes] = []
+
+    @property
+    def pending(self) -> set[str]:
+        """Keys of commands sent and not yet answered."""
+        return set(self._pending)
 
     def hello(self, token: str, last_seq: int, client: str = "") -> None:
         """Open the session from change ``last_seq`` (0: send me a snapshot)."""
         self.state = ClientState.AWAIT_WELCOME
         self.last_seq = last_seq
-        self.pending.clear()
+        self._pending.clear()
         self._out.append(encode(m.Hello(v=m.VERSION, token=token, last_seq=last_seq, client=client)))
 
     def command(self, command: m.Command) -> None:
         """Send a command; its ack or reject is expected."""
         if self.state is ClientState.IDLE:
             raise RuntimeError("say hello before sending commands")
-        self.pending.add(command.key)
+        self._pending[command.key] += 1
         self._out.append(encode(command))
 
     def ping(self, t: float) -> None:
@@ -223,9 +233,11 @@ class ClientConnection:
             self.last_seq = msg.upto
             return msg
         if isinstance(msg, m.Ack | m.Reject):
-            if msg.key not in self.pending:
+            if msg.key not in self._pending:
                 return ProtocolError("unknown_key", f"{type(msg).__name__.lower()} for a command never sent: {msg.key}")
-            self.pending.discard(msg.key)
+            self._pending[msg.key] -= 1
+            if self._pending[msg.key] <= 0:
+                del self._pending[msg.key]
             return msg
         assert isinstance(msg, m.Error | m.Pong)
         return msg

@@ -126,7 +126,7 @@ def test_round_trip_of_a_minimal_incident() -> None:
     )
     record = to_record(incident, seq=0)
     assert from_record(record) == incident
-    assert json.loads(record[IDX["detail"]]) == {}
+    assert json.loads(str(record[IDX["detail"]])) == {}
 
 
 def test_round_trip_through_json(rich: Incident) -> None:
