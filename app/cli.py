@@ -53,7 +53,13 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
     store = ServerStore(config.store_url)
     try:
         store.add_user(
-            Principal(name=args.name, role=role, street=args.street, field=args.field, display_name=args.display_name or args.name),
+            Principal(
+                name=args.name,
+                role=role,
+                street=args.street,
+                field=args.field,
+                display_name=args.display_name or args.name,
+            ),
             hash_password(password),
         )
     finally:

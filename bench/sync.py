@@ -65,8 +65,27 @@ def make_records(n: int) -> list[Record]:
     for i in range(n):
         t = templates[i % 1000]
         records.append(
-            (i + 1, t[1], t[2], t[3], t[4], t[5], t[6] + (i % 97) * 1e-5, t[7] + (i % 89) * 1e-5,
-             t[8], t[9], t[10], t[11], t[12] + i * 0.01, t[13], t[14], t[15], t[16], i + 1, t[18])
+            (
+                i + 1,
+                t[1],
+                t[2],
+                t[3],
+                t[4],
+                t[5],
+                t[6] + (i % 97) * 1e-5,
+                t[7] + (i % 89) * 1e-5,
+                t[8],
+                t[9],
+                t[10],
+                t[11],
+                t[12] + i * 0.01,
+                t[13],
+                t[14],
+                t[15],
+                t[16],
+                i + 1,
+                t[18],
+            )
         )
     return records
 
@@ -75,7 +94,8 @@ def _server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     log = open(data_dir / "server.log", "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "server", "--data-dir", str(data_dir), "--port", str(port)],
-        stdout=log, stderr=log,
+        stdout=log,
+        stderr=log,
     )
 
 
@@ -180,8 +200,17 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
         await service.wait_for_seq(0)
     await asyncio.sleep(1.0)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.loadgen", "--server", url, "--key", key,
-        "--rate", str(rate), "--duration", str(duration),
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--server",
+        url,
+        "--key",
+        key,
+        "--rate",
+        str(rate),
+        "--duration",
+        str(duration),
     )
     t0 = time.perf_counter()
     await proc.wait()

@@ -15,7 +15,6 @@ import msgspec
 
 from app.domain.model import Severity, SourceChannel, Stage
 
-
 UNIT_KINDS = frozenset({"district", "department", "professional", "street"})
 
 

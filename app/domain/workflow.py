@@ -173,8 +173,7 @@ def apply(
         # The clock stops while suspended: push the open deadline back by the pause.
         paused = at - (incident.suspended_at or at)
         deadlines = [
-            d if d.done_at is not None else msgspec.structs.replace(d, due_at=d.due_at + paused)
-            for d in deadlines
+            d if d.done_at is not None else msgspec.structs.replace(d, due_at=d.due_at + paused) for d in deadlines
         ]
         changes["suspended_from"] = None
         changes["suspended_at"] = None

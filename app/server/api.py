@@ -70,15 +70,21 @@ class ReportIn(BaseModel):
 
     report_id: str = Field(min_length=1, max_length=128, examples=["smoke:SMK-0042:20261124T101500"])
     source: Literal["sensor", "video_ai", "hotline_12345", "patrol", "citizen"]
-    category: str = Field(min_length=1, max_length=64, description="A catalog category code.", examples=["fire.smoke_alarm"])
+    category: str = Field(
+        min_length=1, max_length=64, description="A catalog category code.", examples=["fire.smoke_alarm"]
+    )
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     lon: float = Field(ge=-180, le=180, description="WGS84 longitude.")
     lat: float = Field(ge=-90, le=90, description="WGS84 latitude.")
     street: str | None = Field(default=None, description="9-digit street code; derived from the location if absent.")
     address: str = Field(default="", max_length=400)
-    observed_at: datetime | float | None = Field(default=None, description="When the source observed it (ISO 8601 or epoch seconds); now if absent.")
-    severity: Literal["red", "orange", "yellow", "blue"] | None = Field(default=None, description="Overrides the category's default.")
+    observed_at: datetime | float | None = Field(
+        default=None, description="When the source observed it (ISO 8601 or epoch seconds); now if absent."
+    )
+    severity: Literal["red", "orange", "yellow", "blue"] | None = Field(
+        default=None, description="Overrides the category's default."
+    )
     reporter: str = Field(default="", max_length=64, description="Sensor, camera, hotline order or patrol member id.")
 
     @field_validator("observed_at")
@@ -108,7 +114,9 @@ class Health(BaseModel):
 
 
 def _error(status: int, code: str, message: str, detail: list[dict[str, Any]] | None = None) -> JSONResponse:
-    return JSONResponse(ApiError(error=code, message=message, detail=detail).model_dump(exclude_none=True), status_code=status)
+    return JSONResponse(
+        ApiError(error=code, message=message, detail=detail).model_dump(exclude_none=True), status_code=status
+    )
 
 
 class Server:
@@ -249,7 +257,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             try:
                 reports.append(_to_report(server.catalog, item))
             except HTTPException as exc:
-                detail = dict(exc.detail) if isinstance(exc.detail, dict) else {}
+                detail: dict[str, Any] = dict(exc.detail) if isinstance(exc.detail, dict) else {}
                 detail["message"] = f"report [{i}]: {detail.get('message', '')}"
                 raise HTTPException(422, detail) from None
         assert server.writer is not None
@@ -285,7 +293,11 @@ def _to_report(catalog: Catalog, body: ReportIn) -> Report:
     def invalid(field: str, message: str) -> HTTPException:
         return HTTPException(
             422,
-            {"error": "invalid_request", "message": f"{field}: {message}", "detail": [{"field": field, "problem": message}]},
+            {
+                "error": "invalid_request",
+                "message": f"{field}: {message}",
+                "detail": [{"field": field, "problem": message}],
+            },
         )
 
     if body.category not in catalog.categories:

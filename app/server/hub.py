@@ -39,10 +39,7 @@ class Subscriber:
             self.queue.put_nowait(None)
             return
         scope = self.scope
-        if scope.everything:
-            visible = items
-        else:
-            visible = [p for p in items if scope.contains(p.street, p.category, p.unit)]
+        visible = items if scope.everything else [p for p in items if scope.contains(p.street, p.category, p.unit)]
         self.queue.put_nowait(Batch(upto, visible))
 
 

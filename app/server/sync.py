@@ -145,12 +145,14 @@ class SyncSession:
                 asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
 
             try:
-                chunks: Iterator[tuple[int, Sequence[tuple[Any, ...]]]] = self.store.snapshot(self.scope, SNAPSHOT_CHUNK)
+                chunks: Iterator[tuple[int, Sequence[tuple[Any, ...]]]] = self.store.snapshot(
+                    self.scope, SNAPSHOT_CHUNK
+                )
                 for seq, rows in chunks:
                     if stop.is_set():
                         return
                     records = [tuple(r) for r in rows]
-                    put((seq, len(records), _encode(m.Snapshot(records=records)) if records else b""))  # type: ignore[arg-type]
+                    put((seq, len(records), _encode(m.Snapshot(records=records)) if records else b""))
                 put(None)
             except BaseException as exc:  # handed to the loop, which reports it
                 with contextlib.suppress(Exception):

@@ -10,13 +10,13 @@ are decided by the workflow table in arrival order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-
 
 from app.domain import intake as domain_intake
 from app.domain import permissions, workflow
@@ -118,10 +118,8 @@ class Writer:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         self._executor.shutdown(wait=True)
 
     async def submit_report(self, report: Report) -> IntakeResult:
@@ -170,11 +168,18 @@ class Writer:
             writes.flush()
         return outcome
 
-    def _write(self, conn: WriteBatch, incident: Incident, actor: str, action: str, at: float, is_new: bool, outcome: _BatchOutcome) -> tuple[int, Record]:
+    def _write(
+        self,
+        conn: WriteBatch,
+        incident: Incident,
+        actor: str,
+        action: str,
+        at: float,
+        is_new: bool,
+        outcome: _BatchOutcome,
+    ) -> tuple[int, Record]:
         self.seq += 1
-        record, record_json = conn.write_change(
-            self.seq, incident, actor=actor, action=action, at=at, is_new=is_new
-        )
+        record, record_json = conn.write_change(self.seq, incident, actor=actor, action=action, at=at, is_new=is_new)
         outcome.published.append(
             Published(self.seq, incident.location.street, incident.category, incident.unit, record_json)
         )
@@ -226,7 +231,9 @@ class Writer:
         conn.record_command(cmd.key, principal.name, now, result.seq, None, None)
         return result
 
-    def _apply_command(self, conn: WriteBatch, principal: Principal, scope: Scope, cmd: Command, now: float, outcome: _BatchOutcome) -> CommandResult:
+    def _apply_command(
+        self, conn: WriteBatch, principal: Principal, scope: Scope, cmd: Command, now: float, outcome: _BatchOutcome
+    ) -> CommandResult:
         if cmd.action not in COMMAND_ACTIONS:
             raise workflow.MissingParameter(f"{cmd.action.value} is not a command; reports come through intake")
         incident = conn.get_incident(cmd.incident_id)
@@ -248,7 +255,16 @@ class Writer:
         seq, record = self._write(conn, changed, principal.name, cmd.action.value, now, False, outcome)
         return CommandResult(seq, record)
 
-    def _merge(self, conn: WriteBatch, principal: Principal, scope: Scope, cmd: Command, incident: Incident, now: float, outcome: _BatchOutcome) -> CommandResult:
+    def _merge(
+        self,
+        conn: WriteBatch,
+        principal: Principal,
+        scope: Scope,
+        cmd: Command,
+        incident: Incident,
+        now: float,
+        outcome: _BatchOutcome,
+    ) -> CommandResult:
         if cmd.target_id is None:
             raise workflow.MissingParameter("merge needs the incident to merge into")
         target = conn.get_incident(cmd.target_id)
@@ -272,4 +288,3 @@ class Writer:
         seq, record = self._write(conn, source, principal.name, Action.MERGE.value, now, False, outcome)
         self._write(conn, merged_target, principal.name, Action.ADD_REPORT.value, now, False, outcome)
         return CommandResult(seq, record)
-

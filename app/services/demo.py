@@ -33,7 +33,18 @@ def _cityops(*args: str) -> list[str]:
 
 def seed_users(data_dir: Path) -> None:
     for name, role, street, field, display in DEMO_USERS:
-        cmd = _cityops("user", "add", name, "--role", role, "--data-dir", str(data_dir), "--password-stdin", "--display-name", display)
+        cmd = _cityops(
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--data-dir",
+            str(data_dir),
+            "--password-stdin",
+            "--display-name",
+            display,
+        )
         if street:
             cmd += ["--street", street]
         if field:
@@ -59,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
     url = f"http://127.0.0.1:{args.port}"
     print(f"CityOps demo — data in {data_dir}", flush=True)
     seed_users(data_dir)
-    print("demo users (password: %s):" % DEMO_PASSWORD)
+    print(f"demo users (password: {DEMO_PASSWORD}):")
     for name, role, street, field, display in DEMO_USERS:
         where = street or field or "district"
         print(f"  {name:<10} {role:<20} {where:<10} {display}")
@@ -67,19 +78,52 @@ def main(args: argparse.Namespace) -> int:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         log = open(data_dir / "server.log", "ab")
-        procs.append(subprocess.Popen(_cityops("server", "--data-dir", str(data_dir), "--port", str(args.port), "--log-level", "warning"), stdout=log, stderr=log, env=env))
+        procs.append(
+            subprocess.Popen(
+                _cityops("server", "--data-dir", str(data_dir), "--port", str(args.port), "--log-level", "warning"),
+                stdout=log,
+                stderr=log,
+                env=env,
+            )
+        )
         wait_healthy(url)
         print(f"server up at {url} (OpenAPI docs: {url}/docs); simulator at {args.rate}/s", flush=True)
         sim_log = open(data_dir / "simulator.log", "ab")
         procs.append(
             subprocess.Popen(
-                _cityops("simulate", "--server", url, "--key-file", str(data_dir / "intake.key"), "--rate", str(args.rate), "--duration", str(args.duration), "--seed", "1"),
-                stdout=sim_log, stderr=sim_log, env=env,
+                _cityops(
+                    "simulate",
+                    "--server",
+                    url,
+                    "--key-file",
+                    str(data_dir / "intake.key"),
+                    "--rate",
+                    str(args.rate),
+                    "--duration",
+                    str(args.duration),
+                    "--seed",
+                    "1",
+                ),
+                stdout=sim_log,
+                stderr=sim_log,
+                env=env,
             )
         )
         feed = subprocess.Popen(
-            _cityops("feed", "--server", url, "--user", "officer", "--password-stdin", "--cache", str(data_dir / "feed-cache.db"), "--duration", str(args.duration)),
-            stdin=subprocess.PIPE, env=env,
+            _cityops(
+                "feed",
+                "--server",
+                url,
+                "--user",
+                "officer",
+                "--password-stdin",
+                "--cache",
+                str(data_dir / "feed-cache.db"),
+                "--duration",
+                str(args.duration),
+            ),
+            stdin=subprocess.PIPE,
+            env=env,
         )
         procs.append(feed)
         assert feed.stdin is not None

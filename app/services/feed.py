@@ -42,15 +42,35 @@ async def _feed(server: str, user: str, password: str, cache_path: Path, duratio
                 record = cache.record(incident_id)
                 if record is None:
                     continue
-                (iid, version, category, title, street, _grid, _lon, _lat, severity, source, status, unit,
-                 _rep, updated, _deadline, merged, _sup, seq, _detail) = record
+                (
+                    iid,
+                    version,
+                    category,
+                    title,
+                    street,
+                    _grid,
+                    _lon,
+                    _lat,
+                    severity,
+                    source,
+                    status,
+                    unit,
+                    _rep,
+                    updated,
+                    _deadline,
+                    merged,
+                    _sup,
+                    seq,
+                    _detail,
+                ) = record
                 cat = catalog.categories.get(category)
                 street_name = catalog.streets[street].name.zh if street in catalog.streets else street
                 unit_name = catalog.units[unit].name.zh if unit in catalog.units else (unit or "-")
                 stamp = time.strftime("%H:%M:%S", time.localtime(updated))
                 print(
                     f"{stamp} #{seq:<7} {iid:>7} v{version:<3} {_SEVERITY.get(severity, '?')} {status:<10} "
-                    f"{street_name:<8} {cat.name.zh if cat else category:<12} ×{merged:<2} {source:<13} → {unit_name}  {title}",
+                    f"{street_name:<8} {cat.name.zh if cat else category:<12} ×{merged:<2} {source:<13} "
+                    f"→ {unit_name}  {title}",
                     flush=True,
                 )
         elif isinstance(event, IncidentsChanged) and event.reset:

@@ -35,7 +35,7 @@ from app.services.events import (
     IncidentsChanged,
     OutboxChanged,
 )
-from app.storage.cache import ConsoleCache, Conflict
+from app.storage.cache import Conflict, ConsoleCache
 from comms.client import AuthError, ServerUnreachable, SyncChannel, ws_url
 from comms.protocol import ProtocolError
 from comms.protocol import messages as m
@@ -151,7 +151,7 @@ class SyncService:
             try:
                 await self._session()
                 detail = "the server closed the session"
-            except AuthError as exc:
+            except AuthError:
                 if self.relogin is not None:
                     try:
                         self.token = await self.relogin()
@@ -277,7 +277,12 @@ class SyncService:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[CommandSettled] = loop.create_future()
         command = m.Command(
-            key=key or uuid.uuid4().hex, incident_id=incident_id, action=action, note=note, unit=unit, target_id=target_id
+            key=key or uuid.uuid4().hex,
+            incident_id=incident_id,
+            action=action,
+            note=note,
+            unit=unit,
+            target_id=target_id,
         )
         incident = await self.db(self.cache.incident, incident_id)
         try:
@@ -288,7 +293,9 @@ class SyncService:
             effect = self._effect(incident, command, self.clock())
         except (workflow.WorkflowError, PermissionDenied, LookupError) as exc:
             reason = str(exc).strip("'\"")
-            future.set_result(CommandSettled(command.key, incident_id, False, getattr(exc, "code", "not_found"), reason))
+            future.set_result(
+                CommandSettled(command.key, incident_id, False, getattr(exc, "code", "not_found"), reason)
+            )
             return CommandReceipt(command.key, "refused", reason, future)
         self._waiting[command.key] = future
         await self.db(self.cache.enqueue, command, effect)

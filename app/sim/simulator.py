@@ -120,11 +120,7 @@ class Creek:
             ax, ay = (lon1 - lon) * k, (lat1 - lat) * m
             bx, by = (lon2 - lon) * k, (lat2 - lat) * m
             dx, dy = bx - ax, by - ay
-            t = (
-                0.0
-                if dx == dy == 0
-                else max(0.0, min(1.0, -(ax * dx + ay * dy) / (dx * dx + dy * dy)))
-            )
+            t = 0.0 if dx == dy == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / (dx * dx + dy * dy)))
             best = min(best, math.hypot(ax + t * dx, ay + t * dy))
         return best
 
@@ -247,15 +243,11 @@ def build_registry(catalog: Catalog, seed: int) -> Registry:
             lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
             address = _home_address(rng, code)
             floor = f"{rng.randint(1, 18)}楼楼道"
-            devices["smoke"].append(
-                Device(f"SMK-{sfx}-{n:04d}", "smoke", code, lon, lat, address, weight(), floor)
-            )
+            devices["smoke"].append(Device(f"SMK-{sfx}-{n:04d}", "smoke", code, lon, lat, address, weight(), floor))
         for n in range(1, MANHOLES_PER_STREET + 1):
             lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
             address = f"{_road_address(rng, code)}人行道"
-            devices["manhole"].append(
-                Device(f"MHC-{sfx}-{n:04d}", "manhole", code, lon, lat, address, weight())
-            )
+            devices["manhole"].append(Device(f"MHC-{sfx}-{n:04d}", "manhole", code, lon, lat, address, weight()))
         roads, _ = _places(code)
         for n in range(1, rng.randint(2, 4) + 1):
             lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
@@ -263,18 +255,12 @@ def build_registry(catalog: Catalog, seed: int) -> Registry:
             site = f"{road}{'ABCDEF'[n - 1]}地块新建工程"
             address = f"{road}{rng.randint(1, 1600)}号 {site}"
             w = weight()
-            devices["dust"].append(
-                Device(f"DST-{sfx}-{n:02d}", "dust", code, lon, lat, address, w, site)
-            )
-            devices["noise"].append(
-                Device(f"NOI-{sfx}-{n:02d}", "noise", code, lon, lat, address, w, site)
-            )
+            devices["dust"].append(Device(f"DST-{sfx}-{n:02d}", "dust", code, lon, lat, address, w, site))
+            devices["noise"].append(Device(f"NOI-{sfx}-{n:02d}", "noise", code, lon, lat, address, w, site))
         for n in range(1, CAMERAS_PER_STREET + 1):
             lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
             address = _home_address(rng, code)
-            devices["camera"].append(
-                Device(f"CAM-{sfx}-{n:03d}", "camera", code, lon, lat, address, weight())
-            )
+            devices["camera"].append(Device(f"CAM-{sfx}-{n:03d}", "camera", code, lon, lat, address, weight()))
         camera_numbers[code] = CAMERAS_PER_STREET
         patrols[code] = tuple(f"PTL-{sfx}-{n:02d}" for n in range(1, PATROLS_PER_STREET + 1))
 
@@ -299,9 +285,7 @@ def build_registry(catalog: Catalog, seed: int) -> Registry:
             )
         )
     for _ in range(CREEK_CAMERAS):
-        lon, lat = CREEK.point(
-            rng.uniform(0.0, CREEK.length_m), rng.choice((-1, 1)) * rng.uniform(10.0, 30.0)
-        )
+        lon, lat = CREEK.point(rng.uniform(0.0, CREEK.length_m), rng.choice((-1, 1)) * rng.uniform(10.0, 30.0))
         code = _creek_street(catalog, lon, lat)
         camera_numbers[code] = camera_numbers.get(code, 0) + 1
         address = f"苏州河{CREEK.stretch(lon)}滨河步道"
@@ -553,12 +537,8 @@ class _Stream:
     def _place(self, category: str) -> Place:
         rng = self.rng
         if category in CREEK_CATEGORIES:
-            lon, lat = CREEK.point(
-                rng.uniform(0, CREEK.length_m), rng.uniform(-1, 1) * sc.CREEK_SPREAD_M
-            )
-            return Place(
-                lon, lat, _creek_street(self.catalog, lon, lat), f"苏州河{CREEK.stretch(lon)}"
-            )
+            lon, lat = CREEK.point(rng.uniform(0, CREEK.length_m), rng.uniform(-1, 1) * sc.CREEK_SPREAD_M)
+            return Place(lon, lat, _creek_street(self.catalog, lon, lat), f"苏州河{CREEK.stretch(lon)}")
         street = rng.choice(self.streets)
         clon, clat = self.catalog.streets[street].center
         lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
@@ -588,9 +568,7 @@ class _Stream:
             device = original.device  # the same device alarms again
             place = original.place
         else:
-            lon, lat = _near(
-                rng, original.place.lon, original.place.lat, 2.0, min(15.0, 0.4 * radius)
-            )
+            lon, lat = _near(rng, original.place.lon, original.place.lat, 2.0, min(15.0, 0.4 * radius))
             place = Place(lon, lat, original.place.street, original.place.address)
             if source == "video_ai":
                 kind = VIDEO_DEVICES.get(original.category, "camera")
@@ -599,9 +577,7 @@ class _Stream:
         return _Event(i, source, original.category, place, device, body)
 
     def _neighbour_camera(self, kind: DeviceKind, place: Place, other: Device | None) -> Device:
-        cameras = [d for d in self.registry.devices[kind] if d is not other] or list(
-            self.registry.devices[kind]
-        )
+        cameras = [d for d in self.registry.devices[kind] if d is not other] or list(self.registry.devices[kind])
         return min(cameras, key=lambda d: distance_m(place.lon, place.lat, d.lon, d.lat))
 
     # -- bodies ------------------------------------------------------------------------------
@@ -624,20 +600,13 @@ class _Stream:
             title = f"{street_name} AI视频告警 {cat_name} {device.id}"
             description = self._detection(category, device)
         elif source == "hotline_12345":
-            reporter = (
-                datetime.fromtimestamp(observed, _SHANGHAI).strftime("%y%m%d")
-                + f"{self.serial:07d}"
-            )
+            reporter = datetime.fromtimestamp(observed, _SHANGHAI).strftime("%y%m%d") + f"{self.serial:07d}"
             title = f"12345工单 {cat_name} {place.address}"
-            description = rng.choice(
-                sc.COMPLAINTS.get(category, ("市民反映{place}存在问题，要求处理。",))
-            )
+            description = rng.choice(sc.COMPLAINTS.get(category, ("市民反映{place}存在问题，要求处理。",)))
         elif source == "patrol":
             reporter = rng.choice(self.registry.patrols[place.street])
             title = f"网格巡查 {cat_name} {place.address}"
-            description = rng.choice(
-                sc.PATROL_NOTES.get(category, (f"巡查发现{{place}}{cat_name}，已拍照取证上报。",))
-            )
+            description = rng.choice(sc.PATROL_NOTES.get(category, (f"巡查发现{{place}}{cat_name}，已拍照取证上报。",)))
         else:  # citizen, through the 随申拍 app
             reporter = f"SSP-{rng.getrandbits(24):06x}"
             title = f"随申拍 {cat_name} {place.address}"
@@ -652,9 +621,7 @@ class _Stream:
             "lon": round(place.lon, 6),
             "lat": round(place.lat, 6),
             "street": place.street,
-            "address": place.address
-            if place.address.startswith("苏州河")
-            else f"上海市普陀区{place.address}",
+            "address": place.address if place.address.startswith("苏州河") else f"上海市普陀区{place.address}",
             "observed_at": round(observed, 3),
             "reporter": reporter,
         }
@@ -700,10 +667,7 @@ class _Stream:
             )
         if category == "creek.floating_waste":
             area = rng.randint(1, 40)
-            return (
-                f"AI识别{device.address}附近河面漂浮物，面积约 {area} 平方米，"
-                f"置信度 {confidence:.2f}。"
-            )
+            return f"AI识别{device.address}附近河面漂浮物，面积约 {area} 平方米，置信度 {confidence:.2f}。"
         if category == "creek.bicycle_on_walk":
             count = rng.randint(3, 30)
             return f"AI识别{device.address}停放非机动车 {count} 辆，置信度 {confidence:.2f}。"
@@ -725,16 +689,12 @@ def _catalog(catalog: Catalog | None) -> Catalog:
     return read_catalog()
 
 
-def stream(
-    seed: int, start: float, rate: float = DEFAULT_RATE, catalog: Catalog | None = None
-) -> Iterator[Planned]:
+def stream(seed: int, start: float, rate: float = DEFAULT_RATE, catalog: Catalog | None = None) -> Iterator[Planned]:
     """The endless stream of reports for ``seed``, report ``i`` due at ``start + i / rate``."""
     return iter(_Stream(_catalog(catalog), seed, start, rate))
 
 
-def plan(
-    seed: int, n: int, start: float, rate: float = DEFAULT_RATE, catalog: Catalog | None = None
-) -> list[Planned]:
+def plan(seed: int, n: int, start: float, rate: float = DEFAULT_RATE, catalog: Catalog | None = None) -> list[Planned]:
     """The first ``n`` reports of the stream with what each one is (new, duplicate, retry)."""
     return list(itertools.islice(stream(seed, start, rate, catalog), n))
 
@@ -955,11 +915,7 @@ class _Sender:
                 self._accepted(body, response)
                 return
             code, message = _error_message(response)
-            if (
-                response.status_code >= 500
-                and attempt < self.max_attempts
-                and not self.stop.is_set()
-            ):
+            if response.status_code >= 500 and attempt < self.max_attempts and not self.stop.is_set():
                 delay = self.backoff.fail(self._loop.time())
                 self.warn(
                     f"{response.status_code} {code}",
@@ -1109,15 +1065,11 @@ async def _follow(source: asyncio.Event, target: asyncio.Event) -> None:
     target.set()
 
 
-async def _drain(
-    tasks: set[asyncio.Task[None]], seconds: float, hurry: asyncio.Event | None
-) -> None:
+async def _drain(tasks: set[asyncio.Task[None]], seconds: float, hurry: asyncio.Event | None) -> None:
     """Wait up to ``seconds`` for ``tasks``, less if ``hurry`` is set meanwhile."""
     if not tasks:
         return
-    waiters: set[asyncio.Future[Any]] = {
-        asyncio.ensure_future(asyncio.wait(set(tasks), timeout=seconds))
-    }
+    waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(asyncio.wait(set(tasks), timeout=seconds))}
     hurried: asyncio.Task[Any] | None = None
     if hurry is not None:
         hurried = asyncio.ensure_future(hurry.wait())
@@ -1201,9 +1153,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     server = str(args.server)
     if not server.startswith(("http://", "https://")):
-        print(
-            f"error: --server must be an http:// or https:// URL, not {server!r}", file=sys.stderr
-        )
+        print(f"error: --server must be an http:// or https:// URL, not {server!r}", file=sys.stderr)
         return 2
     try:
         key = Path(args.key_file).read_text(encoding="utf-8").strip()
@@ -1217,9 +1167,7 @@ def main(args: argparse.Namespace) -> int:
     check_catalog(catalog)
     if not args.quiet:
         until = "until interrupted" if args.duration == 0 else f"for {args.duration:g} s"
-        print(
-            f"simulating {args.rate:g} reports/s {until} to {server} (seed {args.seed})", flush=True
-        )
+        print(f"simulating {args.rate:g} reports/s {until} to {server} (seed {args.seed})", flush=True)
     try:
         summary = asyncio.run(_run(args, key, catalog))
     except KeyboardInterrupt:  # where signal handlers are not available

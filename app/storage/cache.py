@@ -207,7 +207,9 @@ class ConsoleCache:
             return
         incident = from_record(row)
         seq = int(row[FIELDS.index("seq")])
-        for (text,) in cur.execute("SELECT command FROM outbox WHERE incident_id = ? ORDER BY n", (incident_id,)).fetchall():
+        for (text,) in cur.execute(
+            "SELECT command FROM outbox WHERE incident_id = ? ORDER BY n", (incident_id,)
+        ).fetchall():
             try:
                 incident = rebase(incident, _command_decoder.decode(text))
             except Exception:
@@ -220,7 +222,10 @@ class ConsoleCache:
         Returns the outbox size."""
         with self._tx(durable=True) as cur:
             row = cur.execute(f"SELECT {_COLS} FROM incidents WHERE id = ?", (command.incident_id,)).fetchone()
-            if row is not None and cur.execute("SELECT 1 FROM shadow WHERE id = ?", (command.incident_id,)).fetchone() is None:
+            if (
+                row is not None
+                and cur.execute("SELECT 1 FROM shadow WHERE id = ?", (command.incident_id,)).fetchone() is None
+            ):
                 cur.execute(_SHADOW_UPSERT, row)
             cur.execute(
                 "INSERT INTO outbox (key, incident_id, command, created_at, attempts) VALUES (?, ?, ?, ?, 0)",
@@ -243,7 +248,9 @@ class ConsoleCache:
         with self._tx() as cur:
             cur.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE key = ?", [(k,) for k in keys])
 
-    def settle(self, key: str, record: Record | None, rebase: Rebase, rejection: tuple[str, str] | None = None) -> int | None:
+    def settle(
+        self, key: str, record: Record | None, rebase: Rebase, rejection: tuple[str, str] | None = None
+    ) -> int | None:
         """The server acknowledged (``rejection`` None) or rejected a command. Removes it from
         the outbox (into the conflict inbox when rejected), brings the incident to the server's
         state plus the remaining pending commands. Returns the incident id, or None for a key
@@ -283,7 +290,9 @@ class ConsoleCache:
             rows = cur.execute(
                 f"SELECT n, command, code, reason, created_at, rejected_at FROM conflicts {where} ORDER BY n"
             ).fetchall()
-        return [Conflict(int(n), _command_decoder.decode(c), code, reason, t0, t1) for n, c, code, reason, t0, t1 in rows]
+        return [
+            Conflict(int(n), _command_decoder.decode(c), code, reason, t0, t1) for n, c, code, reason, t0, t1 in rows
+        ]
 
     def resolve_conflict(self, n: int) -> None:
         """The operator has seen and dealt with a rejected command."""
@@ -299,7 +308,7 @@ class ConsoleCache:
     def record(self, incident_id: int) -> Record | None:
         with self._tx() as cur:
             row = cur.execute(f"SELECT {_COLS} FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-        return None if row is None else tuple(row)  # type: ignore[return-value]
+        return None if row is None else tuple(row)
 
     def count(self) -> int:
         with self._tx() as cur:
@@ -320,7 +329,8 @@ class _Tx:
     def __enter__(self) -> sqlite3.Cursor:
         self.cache._lock.acquire()
         self.conn = self.cache._raw()
-        self.cur: sqlite3.Cursor = self.conn.cursor()
+        cursor: sqlite3.Cursor = self.conn.cursor()
+        self.cur = cursor
         if self.durable:
             self.cur.execute("PRAGMA synchronous=FULL")
         return self.cur

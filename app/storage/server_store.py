@@ -27,9 +27,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
-    bindparam,
     func,
     select,
 )
@@ -107,7 +107,7 @@ reports = Table(
 )
 
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
-_INCIDENT_COLUMNS = [incidents.c[name] for name in incidents.c.keys()]
+_INCIDENT_COLUMNS = list(incidents.c)
 _record_encoder = msgspec.json.Encoder()
 
 
@@ -200,7 +200,9 @@ class ServerStore:
         now = time.time()
         with self.engine.begin() as conn:
             conn.execute(
-                sessions.insert().values(token_hash=token_hash(token), user=user, created_at=now, expires_at=now + ttl_s)
+                sessions.insert().values(
+                    token_hash=token_hash(token), user=user, created_at=now, expires_at=now + ttl_s
+                )
             )
         return token
 
@@ -247,7 +249,7 @@ class ServerStore:
     @staticmethod
     def get_record(conn: Connection, incident_id: int) -> Record | None:
         row = conn.execute(_SELECT_BY_ID, {"b_id": incident_id}).first()
-        return None if row is None else tuple(row)  # type: ignore[return-value]
+        return None if row is None else tuple(row)
 
     # -- reads for sync ----------------------------------------------------------------------
     def changes_after(self, after: int, limit: int) -> list[ChangeRow]:
@@ -315,8 +317,15 @@ class ServerStore:
             if last_seq:
                 conn.execute(
                     changes.insert().values(
-                        seq=last_seq, at=time.time(), incident_id=0, street="", category="",
-                        unit=None, actor="system", action="bulk_load", record="null",
+                        seq=last_seq,
+                        at=time.time(),
+                        incident_id=0,
+                        street="",
+                        category="",
+                        unit=None,
+                        actor="system",
+                        action="bulk_load",
+                        record="null",
                     )
                 )
 
@@ -326,7 +335,7 @@ _INSERT_INCIDENT = incidents.insert()
 _UPDATE_INCIDENT = (
     incidents.update()
     .where(incidents.c.id == bindparam("b_id"))
-    .values({name: bindparam(name) for name in incidents.c.keys() if name != "id"})
+    .values({c.name: bindparam(c.name) for c in incidents.c if c.name != "id"})
 )
 _INSERT_CHANGE = changes.insert()
 _INSERT_REPORT = reports.insert()
@@ -370,7 +379,14 @@ class WriteBatch:
     def merge_candidates(self, category: str, since: float, box: tuple[float, float, float, float]) -> list[Candidate]:
         rows = self.conn.execute(
             _SELECT_CANDIDATES,
-            {"b_category": category, "b_since": since, "b_lon0": box[0], "b_lon1": box[2], "b_lat0": box[1], "b_lat1": box[3]},
+            {
+                "b_category": category,
+                "b_since": since,
+                "b_lon0": box[0],
+                "b_lon1": box[2],
+                "b_lat0": box[1],
+                "b_lat1": box[3],
+            },
         ).all()
         found = {int(r.id): Candidate(int(r.id), float(r.lon), float(r.lat), float(r.reported_at)) for r in rows}
         for incident, _record, _new in self._incidents.values():

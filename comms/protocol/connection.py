@@ -96,7 +96,10 @@ class ServerConnection:
                 return self._refuse(ProtocolError("out_of_order", "hello was already received"))
             if msg.v != m.VERSION:
                 return self._refuse(
-                    ProtocolError("unsupported_version", f"protocol version {msg.v} is not supported; this server speaks {m.VERSION}")
+                    ProtocolError(
+                        "unsupported_version",
+                        f"protocol version {msg.v} is not supported; this server speaks {m.VERSION}",
+                    )
                 )
             # Commands may follow the hello at once, before the welcome goes out.
             self.state = ServerState.READY
@@ -160,9 +163,7 @@ class ClientState(enum.Enum):
     LIVE = "live"
 
 
-ClientEvent = (
-    m.Welcome | m.Snapshot | m.SnapshotEnd | m.Changes | m.Ack | m.Reject | m.Error | m.Pong | ProtocolError
-)
+ClientEvent = m.Welcome | m.Snapshot | m.SnapshotEnd | m.Changes | m.Ack | m.Reject | m.Error | m.Pong | ProtocolError
 
 
 class ClientConnection:

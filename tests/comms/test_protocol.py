@@ -255,9 +255,7 @@ BAD_MESSAGES: list[tuple[str, str | bytes, str, list[str]]] = [
     ("data", "code", "fragments"),
     [pytest.param(d, c, f, id=name) for name, d, c, f in BAD_MESSAGES],
 )
-def test_bad_message_is_answered_and_the_session_goes_on(
-    data: str | bytes, code: str, fragments: list[str]
-) -> None:
+def test_bad_message_is_answered_and_the_session_goes_on(data: str | bytes, code: str, fragments: list[str]) -> None:
     server = ready_server()
     server.changes(5, [])
     server.data_to_send()
@@ -413,11 +411,7 @@ def test_ack_reject_error_pong(records: list[Record]) -> None:
     assert data == [
         encode(m.Ack(key="k1", seq=4, record=records[0])),
         encode(m.Ack(key="k2", seq=4, record=None)),
-        encode(
-            m.Reject(
-                key="k3", code="illegal_transition", reason="cannot verify: incident 2 is reported"
-            )
-        ),
+        encode(m.Reject(key="k3", code="illegal_transition", reason="cannot verify: incident 2 is reported")),
         encode(m.Error(code="unauthorized", message="log in again")),
         encode(m.Pong(t=1.25)),
     ]
@@ -442,9 +436,7 @@ def test_client_happy_path(records: list[Record], incidents: list[Incident]) -> 
     assert client_state(client) is ClientState.IDLE
     client.hello(TOKEN, 0, client="ws-01")
     assert client_state(client) is ClientState.AWAIT_WELCOME
-    assert client.data_to_send() == [
-        encode(m.Hello(v=VERSION, token=TOKEN, last_seq=0, client="ws-01"))
-    ]
+    assert client.data_to_send() == [encode(m.Hello(v=VERSION, token=TOKEN, last_seq=0, client="ws-01"))]
 
     w = welcome("snapshot", seq=3)
     assert client.receive(encode(w)) == w
@@ -486,9 +478,7 @@ def test_client_happy_path(records: list[Record], incidents: list[Incident]) -> 
     assert client.pending == set()
 
     assert client.receive(encode(m.Pong(t=7.5))) == m.Pong(t=7.5)
-    assert client.receive(encode(m.Error(code="invalid", message="x"))) == m.Error(
-        code="invalid", message="x"
-    )
+    assert client.receive(encode(m.Error(code="invalid", message="x"))) == m.Error(code="invalid", message="x")
     assert client_state(client) is ClientState.LIVE
     assert client.last_seq == 9
 
@@ -660,9 +650,7 @@ def test_client_ack_twice_is_unknown_the_second_time() -> None:
 
 def test_client_resumes_after_a_gap_report() -> None:
     client = _live()
-    assert isinstance(
-        client.receive(encode(m.Changes(after=12, upto=15, records=[]))), ProtocolError
-    )
+    assert isinstance(client.receive(encode(m.Changes(after=12, upto=15, records=[]))), ProtocolError)
     assert isinstance(client.receive(encode(m.Changes(after=10, upto=15, records=[]))), m.Changes)
     assert client.last_seq == 15
 
@@ -678,9 +666,7 @@ def to_client(server: ServerConnection, client: ClientConnection) -> list[Any]:
     return [client.receive(data) for data in server.data_to_send()]
 
 
-def test_round_trip_session(
-    catalog: Catalog, incidents: list[Incident], records: list[Record]
-) -> None:
+def test_round_trip_session(catalog: Catalog, incidents: list[Incident], records: list[Record]) -> None:
     """A server and a console exchange a whole session through data_to_send()."""
     store = {i.id: i for i in incidents}  # the server's table
     seq = len(incidents)

@@ -208,9 +208,7 @@ def test_street_units_are_named_after_their_street(catalog: Catalog) -> None:
 
 
 def test_by_street_overrides_the_default(raw: dict[str, Any]) -> None:
-    category(raw, "order.street_vending")["responsible"]["by_street"] = {
-        "310107103": "city_enforcement"
-    }
+    category(raw, "order.street_vending")["responsible"]["by_street"] = {"310107103": "city_enforcement"}
     catalog = load_catalog(raw)
     assert catalog.route("order.street_vending", "310107103") == "city_enforcement"
     assert catalog.route("order.street_vending", "310107005") == "310107005.enforcement"
@@ -290,9 +288,7 @@ def _orphan_scenario(raw: dict[str, Any]) -> None:
 
 
 def _by_street_unknown_street(raw: dict[str, Any]) -> None:
-    category(raw, "order.street_vending")["responsible"]["by_street"] = {
-        "310107999": "city_enforcement"
-    }
+    category(raw, "order.street_vending")["responsible"]["by_street"] = {"310107999": "city_enforcement"}
 
 
 def _by_street_unknown_unit(raw: dict[str, Any]) -> None:
@@ -391,9 +387,7 @@ VALIDATION_CASES: list[tuple[str, Breaker, list[str]]] = [
     ("breaker", "expected"),
     [pytest.param(brk, exp, id=name) for name, brk, exp in VALIDATION_CASES],
 )
-def test_validation_errors_name_the_offending_item(
-    raw: dict[str, Any], breaker: Breaker, expected: list[str]
-) -> None:
+def test_validation_errors_name_the_offending_item(raw: dict[str, Any], breaker: Breaker, expected: list[str]) -> None:
     breaker(raw)
     with pytest.raises(CatalogError) as caught:
         load_catalog(raw)

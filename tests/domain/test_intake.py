@@ -65,9 +65,7 @@ def moved(lon: float, lat: float, north_m: float = 0.0, east_m: float = 0.0) -> 
     return lon + dlon, lat + dlat
 
 
-def candidate(
-    id_: int, north_m: float = 0.0, east_m: float = 0.0, *, minutes: float = 0.0
-) -> Candidate:
+def candidate(id_: int, north_m: float = 0.0, east_m: float = 0.0, *, minutes: float = 0.0) -> Candidate:
     lon, lat = moved(*POINT, north_m=north_m, east_m=east_m)
     return Candidate(id=id_, lon=lon, lat=lat, reported_at=T0 + minutes * MIN)
 
@@ -148,9 +146,7 @@ def test_sensor_smoke_alarm_is_routed_and_registered_automatically(catalog: Cata
 
 
 def test_citizen_report_waits_for_an_operator(catalog: Catalog) -> None:
-    incident = open_incident(
-        report(source=SourceChannel.CITIZEN, reporter="citizen:138****0000"), 42, catalog, T0 + 20
-    )
+    incident = open_incident(report(source=SourceChannel.CITIZEN, reporter="citizen:138****0000"), 42, catalog, T0 + 20)
     assert incident.status == Status.REPORTED
     assert incident.version == 1
     assert len(incident.timeline) == 1
@@ -186,9 +182,7 @@ def test_report_severity_overrides_the_default(catalog: Catalog) -> None:
         ("housing.group_renting", "310107103", "310107103.housing"),
     ],
 )
-def test_routing_follows_the_responsibility_list(
-    catalog: Catalog, category: str, street: str, unit: str
-) -> None:
+def test_routing_follows_the_responsibility_list(catalog: Catalog, category: str, street: str, unit: str) -> None:
     lon, lat = catalog.streets[street].center
     incident = open_incident(
         report(category=category, street=street, lon=lon, lat=lat, source=SourceChannel.CITIZEN),
@@ -204,9 +198,7 @@ def test_street_from_the_nearest_centre_when_missing(catalog: Catalog) -> None:
     for code, street in catalog.streets.items():
         lon, lat = moved(*street.center, north_m=80, east_m=-60)
         assert intake.nearest_street(catalog, lon, lat) == code
-        incident = open_incident(
-            report(category="order.street_vending", street=None, lon=lon, lat=lat), 1, catalog, T0
-        )
+        incident = open_incident(report(category="order.street_vending", street=None, lon=lon, lat=lat), 1, catalog, T0)
         assert incident.location.street == code
         assert incident.location.grid.startswith(code)
         assert incident.unit == f"{code}.enforcement"
@@ -214,9 +206,7 @@ def test_street_from_the_nearest_centre_when_missing(catalog: Catalog) -> None:
 
 def test_a_given_street_is_kept_even_if_another_centre_is_nearer(catalog: Catalog) -> None:
     taopu_center = catalog.streets["310107103"].center
-    incident = open_incident(
-        report(street=CAOYANG, lon=taopu_center[0], lat=taopu_center[1]), 1, catalog, T0
-    )
+    incident = open_incident(report(street=CAOYANG, lon=taopu_center[0], lat=taopu_center[1]), 1, catalog, T0)
     assert incident.location.street == CAOYANG
 
 
@@ -247,16 +237,12 @@ def test_no_candidates(catalog: Catalog) -> None:
 
 def test_outside_the_radius(catalog: Catalog) -> None:
     smoke = catalog.category("fire.smoke_alarm")
-    assert (
-        merge_target(report(), smoke, [candidate(1, north_m=60), candidate(2, east_m=-80)]) is None
-    )
+    assert merge_target(report(), smoke, [candidate(1, north_m=60), candidate(2, east_m=-80)]) is None
 
 
 def test_outside_the_window(catalog: Catalog) -> None:
     smoke = catalog.category("fire.smoke_alarm")
-    assert (
-        merge_target(report(), smoke, [candidate(1, minutes=-31), candidate(2, minutes=45)]) is None
-    )
+    assert merge_target(report(), smoke, [candidate(1, minutes=-31), candidate(2, minutes=45)]) is None
 
 
 def test_a_nearer_candidate_outside_the_window_loses_to_a_farther_one_inside(
@@ -350,9 +336,7 @@ def test_merge_reports_accumulate(catalog: Catalog) -> None:
     ],
     ids=lambda v: getattr(v, "name", str(v)),
 )
-def test_severity_only_rises(
-    catalog: Catalog, reported: Severity | None, expected: Severity
-) -> None:
+def test_severity_only_rises(catalog: Catalog, reported: Severity | None, expected: Severity) -> None:
     incident = open_incident(report(), 3, catalog, T0)
     assert incident.severity == Severity.ORANGE
     merged = merge_report(incident, second(severity=reported), catalog, T0 + MIN)

@@ -17,9 +17,7 @@ def _blocker_active() -> bool:
     return bool(getattr(plugin, "BLOCKING", False))
 
 
-@pytest.mark.parametrize(
-    "module", ["PySide6", "PySide6.QtCore", "shiboken6", "qasync", "pyqtgraph", "vtk"]
-)
+@pytest.mark.parametrize("module", ["PySide6", "PySide6.QtCore", "shiboken6", "qasync", "pyqtgraph", "vtk"])
 def test_gui_stack_is_unimportable_under_no_qt(module: str) -> None:
     if not _blocker_active():
         pytest.skip("only meaningful under -p support.no_qt")

@@ -145,9 +145,7 @@ def test_permission_denied_code() -> None:
 # ---- scopes ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "role", [R.DISTRICT_OFFICER, R.AUDITOR, R.ADMIN, R.TRAINER], ids=lambda r: r.value
-)
+@pytest.mark.parametrize("role", [R.DISTRICT_OFFICER, R.AUDITOR, R.ADMIN, R.TRAINER], ids=lambda r: r.value)
 def test_district_wide_roles_see_everything(catalog: Catalog, role: Role) -> None:
     scope = field_scope(catalog, principal(role))
     assert scope.everything
@@ -237,9 +235,7 @@ def test_check_role_before_jurisdiction(catalog: Catalog) -> None:
     """A forbidden action is reported as such even outside the jurisdiction."""
     center = principal(R.PROFESSIONAL_CENTER, field="fire")
     scope = field_scope(catalog, center)
-    with pytest.raises(
-        PermissionDenied, match=re.escape(f"{center.name} (professional_center) may not dispatch")
-    ):
+    with pytest.raises(PermissionDenied, match=re.escape(f"{center.name} (professional_center) may not dispatch")):
         check(center, A.DISPATCH, scope, TAOPU, "order.street_vending", None)
 
 

@@ -104,9 +104,7 @@ def test_round_trip_of_a_new_incident(catalog: Catalog) -> None:
 
 
 def test_round_trip_of_a_merged_incident(catalog: Catalog) -> None:
-    incident = step(
-        open_incident(report(), 2, catalog, T0), Action.MERGE, T0 + MIN, catalog, target_id=1
-    )
+    incident = step(open_incident(report(), 2, catalog, T0), Action.MERGE, T0 + MIN, catalog, target_id=1)
     assert incident.merged_into == 1
     record = to_record(incident, seq=3)
     assert record[IDX["deadline"]] is None

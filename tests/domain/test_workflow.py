@@ -144,9 +144,7 @@ def make_incident(status: Status = S.REPORTED, **overrides: Any) -> Incident:
     return Incident(**fields)
 
 
-def act(
-    incident: Incident, action: Action, standard: HandlingStandard, at: float, **kw: Any
-) -> Incident:
+def act(incident: Incident, action: Action, standard: HandlingStandard, at: float, **kw: Any) -> Incident:
     params = {**PARAMS.get(action, {}), **kw}
     return workflow.apply(incident, action, actor="officer.li", at=at, standard=standard, **params)
 
@@ -192,9 +190,7 @@ def test_legal_transition(status: Status, action: Action, standard: HandlingStan
     assert before == make_incident(status)
 
 
-@pytest.mark.parametrize(
-    ("status", "action"), ILLEGAL_PAIRS, ids=[_pair_id(p) for p in ILLEGAL_PAIRS]
-)
+@pytest.mark.parametrize(("status", "action"), ILLEGAL_PAIRS, ids=[_pair_id(p) for p in ILLEGAL_PAIRS])
 def test_illegal_transition(status: Status, action: Action, standard: HandlingStandard) -> None:
     before = make_incident(status)
     with pytest.raises(IllegalTransition) as caught:
@@ -293,9 +289,7 @@ def test_return_clears_the_unit(standard: HandlingStandard) -> None:
         pytest.param(S.REGISTERED, A.DISPATCH, {"unit": ""}, "unit", id="dispatch-empty-unit"),
         pytest.param(S.REPORTED, A.MERGE, {"target_id": None}, "merge", id="merge-no-target"),
         pytest.param(S.REPORTED, A.MERGE, {"target_id": 7}, "itself", id="merge-into-itself"),
-        pytest.param(
-            S.REGISTERED, A.MERGE, {"target_id": 7}, "itself", id="merge-registered-itself"
-        ),
+        pytest.param(S.REGISTERED, A.MERGE, {"target_id": 7}, "itself", id="merge-registered-itself"),
         pytest.param(S.HANDLING, A.ADD_REPORT, {"report": None}, "report", id="add-report-none"),
     ],
 )
@@ -343,9 +337,7 @@ def test_start_deadlines(status: Status, stage: Stage, standard: HandlingStandar
     assert deadline == StageDeadline(stage=stage, due_at=T0 + standard.minutes(stage) * MIN)
 
 
-@pytest.mark.parametrize(
-    "status", [S.CLOSED, S.INVALID, S.MERGED, S.SUSPENDED], ids=lambda s: s.value
-)
+@pytest.mark.parametrize("status", [S.CLOSED, S.INVALID, S.MERGED, S.SUSPENDED], ids=lambda s: s.value)
 def test_no_start_deadline_outside_timed_states(status: Status, standard: HandlingStandard) -> None:
     assert workflow.start_deadlines(T0, standard, status) == ()
 
@@ -372,9 +364,7 @@ def test_a_new_stage_closes_the_previous_deadline_and_opens_the_next(
 
     assert after.deadlines[0] == done, "a deadline already done is left alone"
     assert after.deadlines[1] == msgspec.structs.replace(previous, done_at=at)
-    assert after.deadlines[2] == StageDeadline(
-        stage=next_stage, due_at=at + standard.minutes(next_stage) * MIN
-    )
+    assert after.deadlines[2] == StageDeadline(stage=next_stage, due_at=at + standard.minutes(next_stage) * MIN)
     assert len(after.deadlines) == 3
     assert open_deadlines(after) == [after.deadlines[2]]
     assert after.current_deadline == at + standard.minutes(next_stage) * MIN
@@ -431,12 +421,8 @@ def test_rework_opens_a_fresh_handle_deadline_and_counts(standard: HandlingStand
     assert twice.current_deadline == at + 20 * MIN + 60 * MIN
 
 
-@pytest.mark.parametrize(
-    "suspended_in", [S.REGISTERED, S.DISPATCHED, S.HANDLING], ids=lambda s: s.value
-)
-def test_suspend_then_resume_pushes_the_open_deadline(
-    suspended_in: Status, standard: HandlingStandard
-) -> None:
+@pytest.mark.parametrize("suspended_in", [S.REGISTERED, S.DISPATCHED, S.HANDLING], ids=lambda s: s.value)
+def test_suspend_then_resume_pushes_the_open_deadline(suspended_in: Status, standard: HandlingStandard) -> None:
     done = StageDeadline(stage=Stage.REGISTER, due_at=T0 + 5 * MIN, done_at=T0 + 1 * MIN)
     running = StageDeadline(stage=Stage.HANDLE, due_at=T0 + 60 * MIN)
     before = make_incident(suspended_in, deadlines=(done, running))
@@ -497,21 +483,14 @@ def test_current_deadline_is_the_last_open_one() -> None:
         ),
     )
     assert incident.current_deadline == T0 + 75 * MIN
-    assert (
-        make_incident(
-            S.CLOSED, deadlines=(StageDeadline(Stage.VERIFY, T0, done_at=T0),)
-        ).current_deadline
-        is None
-    )
+    assert make_incident(S.CLOSED, deadlines=(StageDeadline(Stage.VERIFY, T0, done_at=T0),)).current_deadline is None
 
 
 # ---- the whole loop --------------------------------------------------------------------------
 
 
 def test_full_closed_loop_with_one_rework(standard: HandlingStandard) -> None:
-    incident = make_incident(
-        S.REPORTED, deadlines=workflow.start_deadlines(T0, standard, S.REPORTED)
-    )
+    incident = make_incident(S.REPORTED, deadlines=workflow.start_deadlines(T0, standard, S.REPORTED))
     steps: list[tuple[Action, float, dict[str, Any]]] = [
         (A.REGISTER, T0 + 2 * MIN, {}),
         (A.DISPATCH, T0 + 5 * MIN, {"unit": UNIT}),

@@ -14,6 +14,7 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from support.server import ServerProcess, running_server, timeout_scale
 
 from app.domain.permissions import Principal, Role
 from app.server.config import ServerConfig
@@ -24,7 +25,6 @@ from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
 from comms.client import login
-from support.server import ServerProcess, running_server, timeout_scale
 
 PASSWORD = "test-password"
 CHANGSHOU = "310107015"
@@ -72,9 +72,7 @@ def db_url(request: pytest.FixtureRequest) -> str | None:
     base: str = request.getfixturevalue("postgres_url")
     name = f"t_{uuid.uuid4().hex[:12]}"
     url = make_url(base)
-    with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
-    ) as conn:
+    with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return url.set(database=name).render_as_string(hide_password=False)
 
@@ -136,7 +134,13 @@ async def consoles(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         await console.stop()
 
 
-def report(n: int, street: str = CHANGSHOU, category: str = "appearance.garbage_overflow", source: str = "citizen", **extra: Any) -> dict[str, Any]:
+def report(
+    n: int,
+    street: str = CHANGSHOU,
+    category: str = "appearance.garbage_overflow",
+    source: str = "citizen",
+    **extra: Any,
+) -> dict[str, Any]:
     """A report body; each ``n`` lands at its own place (~200 m apart) so none merge."""
     lon, lat = STREET_POINTS[street]
     body = {

@@ -185,8 +185,7 @@ class ThrowawayPostgres:
                 self._service_account = pwd.getpwnam(SERVICE_ACCOUNT)
             except KeyError:
                 raise RuntimeError(
-                    f"running as root, but there is no {SERVICE_ACCOUNT!r} user to run "
-                    f"PostgreSQL as: {NOT_INSTALLED}"
+                    f"running as root, but there is no {SERVICE_ACCOUNT!r} user to run PostgreSQL as: {NOT_INSTALLED}"
                 ) from None
             if not _world_traversable(parent):
                 # e.g. TMPDIR under /root: the postgres user could not reach the cluster.
@@ -269,9 +268,7 @@ class ThrowawayPostgres:
 
     # -- helpers -----------------------------------------------------------------
 
-    def _run_pg(
-        self, tool: str, *args: str, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
+    def _run_pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / tool), *args]
         if self._service_account is not None:
             command = ["runuser", "-u", SERVICE_ACCOUNT, "--", *command]
@@ -291,9 +288,7 @@ class ThrowawayPostgres:
             check=False,
         )
         if check and result.returncode != 0:
-            raise RuntimeError(
-                f"{tool} failed with exit code {result.returncode}:\n{result.stdout}"
-            )
+            raise RuntimeError(f"{tool} failed with exit code {result.returncode}:\n{result.stdout}")
         return result
 
     def _log_tail(self, lines: int = 30) -> str:
