@@ -151,14 +151,15 @@ class SyncService:
             try:
                 await self._session()
                 detail = "the server closed the session"
-            except AuthError:
+            except AuthError as refused:
+                reason = str(refused)
                 if self.relogin is not None:
                     try:
                         self.token = await self.relogin()
                         continue
                     except Exception as relogin_error:
-                        exc = AuthError(str(relogin_error))
-                self._set_state(ConnectionState.AUTH_FAILED, str(exc))
+                        reason = f"{reason}; signing in again failed: {relogin_error}"
+                self._set_state(ConnectionState.AUTH_FAILED, reason)
                 return
             except ServerUnreachable as exc:
                 detail = str(exc)

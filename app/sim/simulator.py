@@ -32,7 +32,7 @@ import math
 import signal
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -52,6 +52,8 @@ Kind = Literal["new", "duplicate", "retry"]
 SOURCES: tuple[Source, ...] = ("sensor", "video_ai", "hotline_12345", "patrol", "citizen")
 DEFAULT_RATE = 2.0
 DEFAULT_CONCURRENCY = 32
+#: Latencies kept for the summary's percentiles (the latest ones, in an endless run).
+LATENCY_SAMPLES = 20_000
 
 #: Share of new events that get a second report from another (or the same kind of) source.
 DUPLICATE_PROBABILITY = 0.115
@@ -324,9 +326,9 @@ CREEK_CATEGORIES = frozenset(c for c in (*SENSOR_DEVICES, *VIDEO_DEVICES) if c.s
 LAG_S: dict[Source, tuple[float, float]] = {
     "sensor": (0.0, 2.0),
     "video_ai": (1.0, 8.0),
-    "hotline_12345": (120.0, 900.0),
-    "patrol": (5.0, 120.0),
-    "citizen": (30.0, 600.0),
+    "hotline_12345": (30.0, 180.0),  # the call, then the order reaching the district
+    "patrol": (5.0, 60.0),
+    "citizen": (10.0, 120.0),
 }
 
 WATER_WARNING_M = 3.80
@@ -732,7 +734,8 @@ class Summary:
     """``"422 invalid_request: category: unknown ..."`` → count."""
     error_kinds: Counter[str] = field(default_factory=Counter)
     incidents: set[int] = field(default_factory=set)
-    latencies: list[float] = field(default_factory=list)
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    """The latest answered requests' latency in seconds."""
     elapsed_s: float = 0.0
     interrupted: bool = False
     aborted: str | None = None
@@ -818,6 +821,7 @@ class _Sender:
         out: TextIO,
         err: TextIO,
         street_names: Mapping[str, str],
+        backoff: _Backoff,
     ) -> None:
         self.client = client
         self.summary = summary
@@ -827,7 +831,7 @@ class _Sender:
         self.out = out
         self.err = err
         self.names = street_names
-        self.backoff = _Backoff()
+        self.backoff = backoff
         self._loop = asyncio.get_running_loop()
         self._stop_task: asyncio.Task[Any] | None = None
         self._warned: Counter[str] = Counter()
@@ -915,7 +919,8 @@ class _Sender:
                 self._accepted(body, response)
                 return
             code, message = _error_message(response)
-            if response.status_code >= 500 and attempt < self.max_attempts and not self.stop.is_set():
+            retryable = response.status_code >= 500 or response.status_code == 429
+            if retryable and attempt < self.max_attempts and not self.stop.is_set():
                 delay = self.backoff.fail(self._loop.time())
                 self.warn(
                     f"{response.status_code} {code}",
@@ -977,16 +982,17 @@ async def send_reports(
     timeout_s: float = 10.0,
     max_attempts: int = 3,
     drain_s: float = 10.0,
+    backoff_s: tuple[float, float] = (0.5, 10.0),
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Summary:
     """Post ``bodies`` to ``{server}/api/reports`` at ``rate`` per second.
 
     Report ``i`` is due at ``i / rate`` after the start. Up to ``concurrency`` requests are in
     flight; when the server is slower, the loop catches up as answers come back, so the average
-    rate holds. A connection error pauses the run (0.5 s doubling to 10 s, the schedule moving
-    on by the pause) and the report is retried with its report_id, up to ``max_attempts``
-    times; 5xx answers are retried too, other error answers are counted with the server's
-    message. A 401 or 403 stops the run: the key is wrong for every report.
+    rate holds. A connection error pauses the run (``backoff_s``: 0.5 s doubling up to 10 s;
+    the schedule moves on by the pause) and the report is retried with its report_id, up to
+    ``max_attempts`` times; 5xx answers are retried too, other error answers are counted with
+    the server's message. A 401 or 403 stops the run: the key is wrong for every report.
 
     The run ends when ``bodies`` is exhausted, ``stop`` is set, or ``deadline_s`` seconds have
     passed; requests in flight then get ``drain_s`` seconds to finish, or none once ``hurry``
@@ -1024,6 +1030,7 @@ async def send_reports(
             out=out,
             err=err,
             street_names=street_names or {},
+            backoff=_Backoff(*backoff_s),
         )
         shift = 0.0  # time spent paused after connection errors: the schedule moves on by it
         try:
@@ -1163,8 +1170,12 @@ def main(args: argparse.Namespace) -> int:
     if not key:
         print(f"error: the key file {args.key_file} is empty", file=sys.stderr)
         return 1
-    catalog = _catalog(None)
-    check_catalog(catalog)
+    try:
+        catalog = _catalog(None)
+        check_catalog(catalog)
+    except ValueError as exc:  # CatalogError is one
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if not args.quiet:
         until = "until interrupted" if args.duration == 0 else f"for {args.duration:g} s"
         print(f"simulating {args.rate:g} reports/s {until} to {server} (seed {args.seed})", flush=True)
