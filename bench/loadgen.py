@@ -25,6 +25,15 @@ def body(i: int, t: float) -> dict[str, object]:
     }
 
 
+response_ms: list[float] = []
+
+
+async def timed(http: httpx.AsyncClient, bodies: list[dict[str, object]], stamp: float) -> httpx.Response:
+    response = await http.post("/api/reports/batch", json=bodies)
+    response_ms.append((time.time() - stamp) * 1000.0)
+    return response
+
+
 async def run(server: str, key: str, rate: float, duration: float, batch: int) -> int:
     interval = batch / rate
     sent = 0
@@ -37,7 +46,7 @@ async def run(server: str, key: str, rate: float, duration: float, batch: int) -
             now = time.time()
             bodies = [body(sent + k, now) for k in range(batch)]
             sent += batch
-            task = asyncio.create_task(http.post("/api/reports/batch", json=bodies))
+            task = asyncio.create_task(timed(http, bodies, now))
             pending.add(task)
             task.add_done_callback(pending.discard)
             tick += 1
@@ -46,7 +55,14 @@ async def run(server: str, key: str, rate: float, duration: float, batch: int) -
                 await asyncio.sleep(delay)
         results = await asyncio.gather(*pending, return_exceptions=True)
         errors = sum(1 for r in results if isinstance(r, BaseException) or r.status_code != 201)
-    print(f"loadgen: sent {sent} reports in {time.monotonic() - start:.1f} s, {errors} failed batches", flush=True)
+    response_ms.sort()
+    p50 = response_ms[len(response_ms) // 2] if response_ms else 0.0
+    p99 = response_ms[int(0.99 * (len(response_ms) - 1))] if response_ms else 0.0
+    print(
+        f"loadgen: sent {sent} reports in {time.monotonic() - start:.1f} s, {errors} failed batches; "
+        f"intake response p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+        flush=True,
+    )
     return 0 if errors == 0 else 1
 
 

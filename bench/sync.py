@@ -27,9 +27,9 @@ from app.domain.model import SourceChannel
 from app.domain.permissions import Principal, Role
 from app.domain.records import FIELDS, Record, to_record
 from app.server.passwords import hash_password
-from app.services.events import Event, IncidentsChanged
+from app.services.events import ConnectionState, Event, IncidentsChanged
 from app.services.sync import SyncService
-from app.storage.cache import ConsoleCache
+from app.storage.cache import ConsoleCache, create_replica
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
 from bench import print_table
@@ -140,9 +140,10 @@ def _prepare_server(data_dir: Path, records: list[Record]) -> None:
 
 def raw_sqlite_rate(records: list[Record], path: Path) -> float:
     """Rows/s of plain ``executemany`` into the console cache's schema and settings."""
-    ConsoleCache(path).close()  # creates the same schema, indexes and WAL mode
+    create_replica(path)  # the console's incidents table with its indexes
     db = sqlite3.connect(path)
-    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
     marks = ", ".join("?" for _ in FIELDS)
     t0 = time.perf_counter()
     db.executemany(f"INSERT INTO incidents ({', '.join(FIELDS)}) VALUES ({marks})", records)
@@ -176,11 +177,17 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
     latencies: list[list[float]] = [[] for _ in range(clients)]
     server_part: list[float] = []
     services = []
-    readers = []
+    readers: list[sqlite3.Connection] = []
     for k in range(clients):
         cache = ConsoleCache(work / f"client{k}.db")
         service = SyncService(url, session.token, principal, cache, catalog, client_name=f"bench{k}")
-        reader = sqlite3.connect(work / f"client{k}.db", check_same_thread=False)
+        service.start()
+        services.append(service)
+    for k, service in enumerate(services):
+        while service.state is not ConnectionState.ONLINE:
+            await asyncio.sleep(0.05)
+        # Opened after the first snapshot has put the replica file in place.
+        reader = sqlite3.connect(service.cache.replica, check_same_thread=False)
         readers.append(reader)
 
         def on_event(event: Event, k: int = k, reader: sqlite3.Connection = reader) -> None:
@@ -194,10 +201,6 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
                         server_part.append((updated_at - reported_at) * 1000.0)
 
         service.store.subscribe(on_event)
-        service.start()
-        services.append(service)
-    for service in services:
-        await service.wait_for_seq(0)
     await asyncio.sleep(1.0)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -145,6 +145,9 @@ class SyncService:
 
     async def run(self) -> None:
         """Stay connected until cancelled."""
+        repaired = await self.db(self.cache.repair, self._rebase)
+        if repaired:
+            self.store.emit(IncidentsChanged(frozenset(repaired)))
         backoff = BACKOFF_START
         while True:
             self._set_state(ConnectionState.CONNECTING)
@@ -183,9 +186,7 @@ class SyncService:
 
     async def _on_event(self, channel: SyncChannel, event: Any) -> None:
         if isinstance(event, m.Snapshot):
-            ids = await self.db(self.cache.insert_snapshot, event.records, self._rebase)
-            if ids:
-                self.store.emit(IncidentsChanged(frozenset(ids)))
+            await self.db(self.cache.insert_snapshot, event.records)
         elif isinstance(event, m.Changes):
             changed = await self.db(self.cache.apply_changes, event.records, event.upto, self._rebase)
             self.last_sync_at = self.clock()
@@ -202,13 +203,12 @@ class SyncService:
             self._set_state(ConnectionState.CATCHING_UP)
             if event.mode == "snapshot":
                 await self.db(self.cache.begin_snapshot)
-                self.store.emit(IncidentsChanged(frozenset(), reset=True))
             self._channel = channel
             await self._resend_pending(channel)
             if event.mode == "changes" and channel.protocol.last_seq >= event.seq:
                 self._online()
         elif isinstance(event, m.SnapshotEnd):
-            await self.db(self.cache.end_snapshot, event.seq)
+            await self.db(self.cache.end_snapshot, event.seq, self._rebase)
             self.last_sync_at = self.clock()
             self.store.emit(IncidentsChanged(frozenset(), reset=True))
             self._reached(event.seq)

@@ -6,10 +6,19 @@ one transaction; the server's copy of the incident is kept aside in ``shadow`` u
 pending command on it is settled. Server changes to such an incident go to the shadow and the
 pending commands are replayed on top (a rebase), so the operator always sees the server's
 truth plus their own pending work; a rejected command simply drops out of the replay.
+
+Two files. ``NAME.db`` holds what only this console has: the outbox, the conflict inbox and
+settings. ``NAME.replica.db`` (attached as ``replica``) holds the copy of the server's data:
+incidents, shadow and the sync position. A snapshot is built into a new replica file with no
+journal and no secondary indexes (the fastest way SQLite loads a million rows), indexed at the
+end, and swapped in whole: until then the console keeps working on the old copy, and a crash
+mid-way leaves the old copy as it was. A crash between the two files' commits is mended by
+:meth:`ConsoleCache.repair` at start.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -37,13 +46,21 @@ from app.domain.records import FIELDS, Record, from_record, to_record
 from app.storage.schema import incidents_table
 from comms.protocol.messages import Command
 
-metadata = MetaData()
-incidents = incidents_table(metadata)
+replica_metadata = MetaData()
+incidents = incidents_table(replica_metadata)
 shadow = Table(
     "shadow",
-    metadata,
+    replica_metadata,
     *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, autoincrement=False) for c in incidents.c),
 )
+replica_meta = Table(
+    "replica_meta",
+    replica_metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+metadata = MetaData()
 outbox = Table(
     "outbox",
     metadata,
@@ -83,6 +100,11 @@ _UPSERT_NEWER = (
     + " WHERE excluded.seq >= incidents.seq"
 )
 _SHADOW_UPSERT = f"INSERT OR REPLACE INTO shadow ({_COLS}) VALUES ({_MARKS})"
+_SHADOW_UPSERT_NEWER = (
+    f"INSERT INTO shadow ({_COLS}) VALUES ({_MARKS}) ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{f}=excluded.{f}" for f in FIELDS if f != "id")
+    + " WHERE excluded.seq >= shadow.seq"
+)
 _command_encoder = msgspec.json.Encoder()
 _command_decoder = msgspec.json.Decoder(Command)
 
@@ -112,28 +134,63 @@ Rebase = Callable[[Incident, Command], Incident]
 identity); raises when it no longer applies."""
 
 
+def replica_path(path: Path) -> Path:
+    """The replica file beside a cache file."""
+    return path.with_name(path.stem + ".replica.db")
+
+
+def create_replica(path: Path, indexes: bool = True) -> None:
+    """Create an empty replica file (the incidents schema), with or without its secondary
+    indexes."""
+    engine = create_engine(f"sqlite:///{path}")
+    replica_metadata.create_all(engine)
+    if not indexes:
+        with engine.begin() as conn:
+            for index in incidents.indexes:
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+    engine.dispose()
+
+
+def _remove_sqlite_file(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
 class ConsoleCache:
     """The SQLite cache of one console. All methods are blocking and meant to run on the
     cache's own worker thread; :class:`app.services.sync.SyncService` sees to that."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.replica = replica_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.replica.exists():
+            create_replica(self.replica)
         self.engine: Engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+        replica = str(self.replica)
 
         @event.listens_for(self.engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            # WAL with NORMAL survives a killed process; what the server sends can be fetched
-            # again after a power cut. The outbox cannot: its writes are made FULL (``durable``).
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("ATTACH DATABASE ? AS replica", (replica,))
+            for schema in ("main", "replica"):
+                cursor.execute(f"PRAGMA {schema}.journal_mode=WAL")
+                # WAL with NORMAL survives a killed process; what the server sends can be
+                # fetched again after a power cut. The outbox cannot: its writes are made FULL
+                # (``durable``).
+                cursor.execute(f"PRAGMA {schema}.synchronous=NORMAL")
             cursor.close()
 
         metadata.create_all(self.engine)
         self._lock = threading.Lock()
+        self._builder: sqlite3.Connection | None = None
+        self._builder_path = self.replica.with_name(self.replica.name + ".new")
 
     def close(self) -> None:
+        if self._builder is not None:
+            self._builder.close()
+            self._builder = None
+            _remove_sqlite_file(self._builder_path)
         self.engine.dispose()
 
     def _raw(self) -> Any:
@@ -152,28 +209,72 @@ class ConsoleCache:
         with self._tx() as cur:
             cur.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
 
+    def _replica_meta(self, key: str, default: str) -> str:
+        with self._tx() as cur:
+            row = cur.execute("SELECT value FROM replica_meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
     @property
     def last_seq(self) -> int:
-        return int(self.get_meta("last_seq", "0"))
+        """The last change of the server's log that the replica holds."""
+        return int(self._replica_meta("last_seq", "0"))
+
+    @property
+    def last_sync_at(self) -> float | None:
+        value = self._replica_meta("last_sync_at", "")
+        return float(value) if value else None
 
     # -- applying what the server sends --------------------------------------------------------
     def begin_snapshot(self) -> None:
-        """A snapshot replaces everything: drop the server's rows (pending work stays in the
-        outbox and is replayed on top as the snapshot comes in)."""
-        with self._tx() as cur:
-            cur.execute("DELETE FROM incidents")
-            cur.execute("DELETE FROM shadow")
-            cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_seq', '0')")
+        """Start building a new replica beside the current one, which stays readable."""
+        if self._builder is not None:
+            self._builder.close()
+        _remove_sqlite_file(self._builder_path)
+        create_replica(self._builder_path, indexes=False)
+        builder = sqlite3.connect(self._builder_path, check_same_thread=False)
+        # No journal and no fsync: the file is thrown away if anything goes wrong before it
+        # is complete, and synced once, whole, before it replaces the current replica.
+        builder.execute("PRAGMA journal_mode=OFF")
+        builder.execute("PRAGMA synchronous=OFF")
+        builder.execute("PRAGMA cache_size=-65536")
+        self._builder = builder
 
-    def insert_snapshot(self, records: Sequence[Record], rebase: Rebase) -> set[int]:
-        """Insert a snapshot chunk. Returns the ids of incidents with pending commands that
-        were rebased."""
-        with self._tx() as cur:
-            cur.executemany(_INSERT, records)
-            return self._rebase_pending(cur, [r for r in records if r[0] in self._pending_ids(cur)], rebase)
+    def insert_snapshot(self, records: Sequence[Record]) -> None:
+        """Add a snapshot chunk to the replica being built."""
+        if self._builder is None:
+            raise RuntimeError("insert_snapshot without begin_snapshot")
+        self._builder.executemany(_INSERT, records)
 
-    def end_snapshot(self, seq: int) -> None:
-        self.set_meta({"last_seq": str(seq), "last_sync_at": str(time.time())})
+    def end_snapshot(self, seq: int, rebase: Rebase) -> set[int]:
+        """Index the new replica, make it durable, swap it in, and replay the pending
+        commands on it. Returns the ids of incidents with pending commands."""
+        builder = self._builder
+        if builder is None:
+            raise RuntimeError("end_snapshot without begin_snapshot")
+        for index in incidents.indexes:
+            columns = ", ".join(c.name for c in index.columns)
+            builder.execute(f"CREATE INDEX {index.name} ON incidents ({columns})")
+        builder.executemany(
+            "INSERT OR REPLACE INTO replica_meta (key, value) VALUES (?, ?)",
+            [("last_seq", str(seq)), ("last_sync_at", str(time.time()))],
+        )
+        builder.commit()
+        builder.execute("PRAGMA journal_mode=DELETE")
+        builder.close()
+        self._builder = None
+        with open(self._builder_path, "rb+") as f:
+            os.fsync(f.fileno())
+        with self._lock:
+            self.engine.dispose()  # every connection to the old replica is closed
+            for suffix in ("-wal", "-shm", "-journal"):
+                Path(str(self.replica) + suffix).unlink(missing_ok=True)
+            os.replace(self._builder_path, self.replica)
+            dir_fd = os.open(self.replica.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        return self.repair(rebase)
 
     def apply_changes(self, records: Sequence[Record], upto: int, rebase: Rebase) -> list[int]:
         """Apply server changes up to change ``upto`` in one transaction; returns changed ids."""
@@ -184,10 +285,29 @@ class ConsoleCache:
                 cur.executemany(_UPSERT_NEWER, plain)
             self._rebase_pending(cur, [r for r in records if r[0] in pending], rebase)
             cur.executemany(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                "INSERT OR REPLACE INTO replica_meta (key, value) VALUES (?, ?)",
                 [("last_seq", str(upto)), ("last_sync_at", str(time.time()))],
             )
         return [r[0] for r in records]
+
+    def repair(self, rebase: Rebase) -> set[int]:
+        """Bring every incident with pending commands, or with a shadow, to server state plus
+        pending commands: after a new replica, and at start after a crash between the two
+        files' commits. Returns the ids it touched."""
+        with self._tx() as cur:
+            pending = self._pending_ids(cur)
+            shadowed = {int(r[0]) for r in cur.execute("SELECT id FROM shadow")}
+            for incident_id in pending - shadowed:
+                row = cur.execute(f"SELECT {_COLS} FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+                if row is not None:
+                    cur.execute(_SHADOW_UPSERT, row)
+            for incident_id in pending:
+                self._replay(cur, incident_id, rebase)
+            for incident_id in shadowed - pending:
+                base = cur.execute(f"SELECT {_COLS} FROM shadow WHERE id = ?", (incident_id,)).fetchone()
+                cur.execute(_INSERT, base)
+                cur.execute("DELETE FROM shadow WHERE id = ?", (incident_id,))
+        return pending | shadowed
 
     def _pending_ids(self, cur: sqlite3.Cursor) -> set[int]:
         return {int(r[0]) for r in cur.execute("SELECT DISTINCT incident_id FROM outbox")}
@@ -195,7 +315,8 @@ class ConsoleCache:
     def _rebase_pending(self, cur: sqlite3.Cursor, records: Iterable[Record], rebase: Rebase) -> set[int]:
         done: set[int] = set()
         for record in records:
-            cur.execute(_SHADOW_UPSERT, record)
+            # Acks and the live feed travel separately: never let an older record win.
+            cur.execute(_SHADOW_UPSERT_NEWER, record)
             self._replay(cur, record[0], rebase)
             done.add(record[0])
         return done
@@ -258,8 +379,13 @@ class ConsoleCache:
         with self._tx(durable=True) as cur:
             row = cur.execute("SELECT n, incident_id, command, created_at FROM outbox WHERE key = ?", (key,)).fetchone()
             if row is None:
+                # Settled before (a command sent twice): the record is still news, but it must
+                # not wipe the effect of other commands pending on the incident.
                 if record is not None:
-                    cur.execute(_UPSERT_NEWER, record)
+                    if record[0] in self._pending_ids(cur):
+                        self._rebase_pending(cur, [record], rebase)
+                    else:
+                        cur.execute(_UPSERT_NEWER, record)
                 return None
             n, incident_id, command, created_at = row
             cur.execute("DELETE FROM outbox WHERE n = ?", (n,))
@@ -332,7 +458,7 @@ class _Tx:
         cursor: sqlite3.Cursor = self.conn.cursor()
         self.cur = cursor
         if self.durable:
-            self.cur.execute("PRAGMA synchronous=FULL")
+            self.cur.execute("PRAGMA main.synchronous=FULL")
         return self.cur
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
@@ -343,7 +469,7 @@ class _Tx:
                 self.conn.rollback()
         finally:
             if self.durable:
-                self.cur.execute("PRAGMA synchronous=NORMAL")
+                self.cur.execute("PRAGMA main.synchronous=NORMAL")
             self.cur.close()
             self.conn.close()
             self.cache._lock.release()
