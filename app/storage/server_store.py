@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 from app.domain.intake import Candidate
 from app.domain.model import OPEN_STATUSES, Incident
 from app.domain.permissions import Principal, Role, Scope
-from app.domain.records import Record, from_record, to_record
+from app.domain.records import FIELDS, Record, from_record, to_record
 from app.storage.schema import incidents_table
 
 metadata = MetaData()
@@ -146,6 +146,9 @@ def open_engine(url: str) -> Engine:
             # durable before it is acknowledged, at one fsync per write batch.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
+            # Checkpoints run in the background (ServerStore.checkpoint), not inside the
+            # commit that happens to cross the threshold, where they stall the writer.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
@@ -165,6 +168,12 @@ class ServerStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def checkpoint(self) -> None:
+        """Copy the SQLite write-ahead log into the database without blocking the writer."""
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     # -- users, sessions, keys ---------------------------------------------------------------
     def add_user(self, principal: Principal, password_hash: str) -> None:
@@ -331,24 +340,41 @@ class ServerStore:
 
 
 _SELECT_BY_ID = select(*_INCIDENT_COLUMNS).where(incidents.c.id == bindparam("b_id"))
-_INSERT_INCIDENT = incidents.insert()
-_UPDATE_INCIDENT = (
-    incidents.update()
-    .where(incidents.c.id == bindparam("b_id"))
-    .values({c.name: bindparam(c.name) for c in incidents.c if c.name != "id"})
-)
-_INSERT_CHANGE = changes.insert()
-_INSERT_REPORT = reports.insert()
-_INSERT_COMMAND = commands.insert()
-_SELECT_REPORT = select(reports.c.incident_id).where(reports.c.report_id == bindparam("b_key"))
-_SELECT_COMMAND = select(commands.c.seq, commands.c.code, commands.c.reason).where(commands.c.key == bindparam("b_key"))
-_SELECT_CANDIDATES = select(incidents.c.id, incidents.c.lon, incidents.c.lat, incidents.c.reported_at).where(
-    incidents.c.category == bindparam("b_category"),
-    incidents.c.status.in_(_OPEN),
-    incidents.c.reported_at >= bindparam("b_since"),
-    incidents.c.lon.between(bindparam("b_lon0"), bindparam("b_lon1")),
-    incidents.c.lat.between(bindparam("b_lat0"), bindparam("b_lat1")),
-)
+_COLS = ", ".join(FIELDS)
+
+
+class _Sql:
+    """The writer's hot statements as plain SQL for the DBAPI cursor, in the driver's
+    parameter style: the writer runs them thousands of times a second, and SQLAlchemy's
+    per-call work would cost more than SQLite's."""
+
+    def __init__(self, placeholder: str) -> None:
+        p = placeholder
+        marks = ", ".join(p for _ in FIELDS)
+        open_marks = ", ".join(p for _ in _OPEN)
+        self.by_id = f"SELECT {_COLS} FROM incidents WHERE id = {p}"
+        self.report = f"SELECT incident_id FROM reports WHERE report_id = {p}"
+        self.command = f"SELECT seq, code, reason FROM commands WHERE key = {p}"
+        self.candidates = (
+            f"SELECT id, lon, lat, reported_at FROM incidents WHERE category = {p} AND lat BETWEEN {p} AND {p}"
+            f" AND lon BETWEEN {p} AND {p} AND reported_at >= {p} AND status IN ({open_marks})"
+        )
+        self.insert_incident = f"INSERT INTO incidents ({_COLS}) VALUES ({marks})"
+        self.update_incident = (
+            "UPDATE incidents SET " + ", ".join(f"{f} = {p}" for f in FIELDS if f != "id") + f" WHERE id = {p}"
+        )
+        self.insert_change = (
+            "INSERT INTO changes (seq, at, incident_id, street, category, unit, actor, action, record)"
+            f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"
+        )
+        self.insert_report = f"INSERT INTO reports (report_id, incident_id, at) VALUES ({p}, {p}, {p})"
+        # "user" is a reserved word in PostgreSQL.
+        self.insert_command = (
+            f'INSERT INTO commands (key, "user", at, seq, code, reason) VALUES ({p}, {p}, {p}, {p}, {p}, {p})'
+        )
+
+
+_SQL = {"sqlite": _Sql("?"), "postgresql": _Sql("%s")}
 
 
 class WriteBatch:
@@ -358,37 +384,34 @@ class WriteBatch:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.sql = _SQL[conn.dialect.name]
+        self.cur: Any = conn.connection.cursor()
         self._incidents: dict[int, tuple[Incident, Record, bool]] = {}
-        self._changes: list[dict[str, Any]] = []
-        self._reports: dict[str, dict[str, Any]] = {}
-        self._commands: dict[str, dict[str, Any]] = {}
+        self._changes: list[tuple[Any, ...]] = []
+        self._reports: dict[str, tuple[str, int, float]] = {}
+        self._commands: dict[str, tuple[str, str, float, int, str | None, str | None]] = {}
 
-    def get_incident(self, incident_id: int) -> Incident | None:
-        held = self._incidents.get(incident_id)
-        if held is not None:
-            return held[0]
-        row = self.conn.execute(_SELECT_BY_ID, {"b_id": incident_id}).first()
-        return None if row is None else from_record(tuple(row))
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        self.cur.execute(sql, params)
+        return self.cur.fetchone()
 
     def get_record(self, incident_id: int) -> Record | None:
         held = self._incidents.get(incident_id)
         if held is not None:
             return held[1]
-        return ServerStore.get_record(self.conn, incident_id)
+        row = self._one(self.sql.by_id, (incident_id,))
+        return None if row is None else tuple(row)
+
+    def get_incident(self, incident_id: int) -> Incident | None:
+        held = self._incidents.get(incident_id)
+        if held is not None:
+            return held[0]
+        row = self._one(self.sql.by_id, (incident_id,))
+        return None if row is None else from_record(row)
 
     def merge_candidates(self, category: str, since: float, box: tuple[float, float, float, float]) -> list[Candidate]:
-        rows = self.conn.execute(
-            _SELECT_CANDIDATES,
-            {
-                "b_category": category,
-                "b_since": since,
-                "b_lon0": box[0],
-                "b_lon1": box[2],
-                "b_lat0": box[1],
-                "b_lat1": box[3],
-            },
-        ).all()
-        found = {int(r.id): Candidate(int(r.id), float(r.lon), float(r.lat), float(r.reported_at)) for r in rows}
+        self.cur.execute(self.sql.candidates, (category, box[1], box[3], box[0], box[2], since, *_OPEN))
+        found = {int(r[0]): Candidate(int(r[0]), float(r[1]), float(r[2]), float(r[3])) for r in self.cur.fetchall()}
         for incident, _record, _new in self._incidents.values():
             loc = incident.location
             inside = (
@@ -407,22 +430,22 @@ class WriteBatch:
     def report_incident(self, report_id: str) -> int | None:
         held = self._reports.get(report_id)
         if held is not None:
-            return int(held["incident_id"])
-        value = self.conn.execute(_SELECT_REPORT, {"b_key": report_id}).scalar()
-        return None if value is None else int(value)
+            return held[1]
+        row = self._one(self.sql.report, (report_id,))
+        return None if row is None else int(row[0])
 
     def command_outcome(self, key: str) -> tuple[int, str | None, str | None] | None:
         held = self._commands.get(key)
         if held is not None:
-            return int(held["seq"]), held["code"], held["reason"]
-        row = self.conn.execute(_SELECT_COMMAND, {"b_key": key}).first()
-        return None if row is None else (int(row.seq), row.code, row.reason)
+            return held[3], held[4], held[5]
+        row = self._one(self.sql.command, (key,))
+        return None if row is None else (int(row[0]), row[1], row[2])
 
     def record_command(self, key: str, user: str, at: float, seq: int, code: str | None, reason: str | None) -> None:
-        self._commands[key] = {"key": key, "user": user, "at": at, "seq": seq, "code": code, "reason": reason}
+        self._commands[key] = (key, user, at, seq, code, reason)
 
     def record_report(self, report_id: str, incident_id: int, at: float) -> None:
-        self._reports[report_id] = {"report_id": report_id, "incident_id": incident_id, "at": at}
+        self._reports[report_id] = (report_id, incident_id, at)
 
     def write_change(
         self, seq: int, incident: Incident, *, actor: str, action: str, at: float, is_new: bool
@@ -433,37 +456,23 @@ class WriteBatch:
         held = self._incidents.get(incident.id)
         self._incidents[incident.id] = (incident, record, is_new or (held is not None and held[2]))
         record_json = _record_encoder.encode(record)
+        loc = incident.location
         self._changes.append(
-            {
-                "seq": seq,
-                "at": at,
-                "incident_id": incident.id,
-                "street": incident.location.street,
-                "category": incident.category,
-                "unit": incident.unit,
-                "actor": actor,
-                "action": action,
-                "record": record_json.decode(),
-            }
+            (seq, at, incident.id, loc.street, incident.category, incident.unit, actor, action, record_json.decode())
         )
         return record, record_json
 
     def flush(self) -> None:
         """Write everything held, with one ``executemany`` per statement."""
-        keys = incidents.c.keys()
-        new = [dict(zip(keys, rec, strict=True)) for _inc, rec, is_new in self._incidents.values() if is_new]
-        changed = []
-        for _inc, rec, is_new in self._incidents.values():
-            if not is_new:
-                row = dict(zip(keys, rec, strict=True))
-                row["b_id"] = row.pop("id")
-                changed.append(row)
-        for statement, rows in (
-            (_INSERT_INCIDENT, new),
-            (_UPDATE_INCIDENT, changed),
-            (_INSERT_CHANGE, self._changes),
-            (_INSERT_REPORT, list(self._reports.values())),
-            (_INSERT_COMMAND, list(self._commands.values())),
+        new = [rec for _inc, rec, is_new in self._incidents.values() if is_new]
+        changed = [(*rec[1:], rec[0]) for _inc, rec, is_new in self._incidents.values() if not is_new]
+        for sql, rows in (
+            (self.sql.insert_incident, new),
+            (self.sql.update_incident, changed),
+            (self.sql.insert_change, self._changes),
+            (self.sql.insert_report, list(self._reports.values())),
+            (self.sql.insert_command, list(self._commands.values())),
         ):
             if rows:
-                self.conn.execute(statement, rows)
+                self.cur.executemany(sql, rows)
+        self.cur.close()
