@@ -27,7 +27,7 @@ from app.domain.model import SourceChannel
 from app.domain.permissions import Principal, Role
 from app.domain.records import FIELDS, Record, to_record
 from app.server.passwords import hash_password
-from app.services.events import ConnectionState, Event, IncidentsChanged
+from app.services.events import Event, IncidentsChanged
 from app.services.sync import SyncService
 from app.storage.cache import ConsoleCache, create_replica
 from app.storage.catalog_file import read_catalog
@@ -184,8 +184,7 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
         service.start()
         services.append(service)
     for k, service in enumerate(services):
-        while service.state is not ConnectionState.ONLINE:
-            await asyncio.sleep(0.05)
+        await service.wait_online()
         # Opened after the first snapshot has put the replica file in place.
         reader = sqlite3.connect(service.cache.replica, check_same_thread=False)
         readers.append(reader)

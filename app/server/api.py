@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 BOUNDS = (121.0, 30.6, 122.2, 31.9)
 #: Seconds between background checkpoints of the SQLite write-ahead log.
 CHECKPOINT_INTERVAL_S = 1.0
+#: How far ahead of the server's clock a report's time may be (clock skew), and how old.
+MAX_CLOCK_AHEAD_S = 300.0
+MAX_REPORT_AGE_S = 30 * 86400.0
 #: The most reports one batch request may carry.
 MAX_BATCH = 1000
 
@@ -325,12 +328,19 @@ def _to_report(catalog: Catalog, body: ReportIn) -> Report:
         raise invalid("street", f"unknown street {body.street!r}; expected one of {', '.join(sorted(catalog.streets))}")
     if not (BOUNDS[0] <= body.lon <= BOUNDS[2] and BOUNDS[1] <= body.lat <= BOUNDS[3]):
         raise invalid("lon/lat", f"({body.lon}, {body.lat}) is far outside the district")
+    now = time.time()
     if body.observed_at is None:
-        observed = time.time()
+        observed = now
     elif isinstance(body.observed_at, datetime):
         observed = body.observed_at.timestamp()
     else:
         observed = float(body.observed_at)
+    # Deadlines and merge windows run from this time: a source with a wrong clock must not
+    # open incidents that are overdue on arrival, or from the future.
+    if observed > now + MAX_CLOCK_AHEAD_S:
+        raise invalid("observed_at", "is in the future; check the source's clock")
+    if observed < now - MAX_REPORT_AGE_S:
+        raise invalid("observed_at", f"is more than {MAX_REPORT_AGE_S // 86400:.0f} days old")
     return Report(
         report_id=body.report_id,
         source=SourceChannel(body.source),

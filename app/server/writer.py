@@ -189,9 +189,10 @@ class Writer:
         now = self.clock()
         known = conn.report_incident(report.report_id)
         if known is not None:
-            incident = conn.get_incident(known)
+            known_id, known_seq = known
+            incident = conn.get_incident(known_id)
             assert incident is not None
-            return IntakeResult(known, self.seq, False, True, incident.status.value, incident.unit)
+            return IntakeResult(known_id, known_seq, False, True, incident.status.value, incident.unit)
         category = self.catalog.category(report.category)
         since = report.observed_at - category.merge.window_min * 60.0
         box = degree_box(report.lon, report.lat, category.merge.radius_m)
@@ -208,7 +209,7 @@ class Writer:
             is_new = True
         action = Action.ADD_REPORT if not is_new else Action.REPORT
         seq, _ = self._write(conn, incident, report.reporter or report.source.value, action.value, now, is_new, outcome)
-        conn.record_report(report.report_id, incident.id, now)
+        conn.record_report(report.report_id, incident.id, now, seq)
         return IntakeResult(incident.id, seq, not is_new, False, incident.status.value, incident.unit)
 
     def _command(self, conn: WriteBatch, job: _CommandJob, outcome: _BatchOutcome) -> CommandResult:

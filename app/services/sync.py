@@ -93,6 +93,7 @@ class SyncService:
         self._task: asyncio.Task[None] | None = None
         self._welcome_seq = 0
         self._seq_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._online_event = asyncio.Event()
         #: How each session began ("snapshot" or "changes"), for the status bar and tests.
         self.session_modes: list[str] = []
 
@@ -121,6 +122,10 @@ class SyncService:
         )
 
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:
+        if state is ConnectionState.ONLINE:
+            self._online_event.set()
+        else:
+            self._online_event.clear()
         if state is self.state and not detail:
             return
         self.state = state
@@ -312,6 +317,10 @@ class SyncService:
         except ServerUnreachable:
             return CommandReceipt(command.key, "queued", "connection lost: the command waits in the outbox", future)
         return CommandReceipt(command.key, "sent", "", future)
+
+    async def wait_online(self) -> None:
+        """Until the service is online: welcomed and caught up."""
+        await self._online_event.wait()
 
     async def wait_for_seq(self, seq: int) -> None:
         """Until the cache holds change ``seq`` (tests and tools)."""

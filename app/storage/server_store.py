@@ -104,7 +104,23 @@ reports = Table(
     Column("report_id", String(128), primary_key=True),
     Column("incident_id", BigInteger, nullable=False),
     Column("at", Float, nullable=False),
+    Column("seq", BigInteger, nullable=False),
 )
+
+server_meta = Table(
+    "server_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+#: Bumped whenever the tables change shape; a store of another version is refused at start.
+SCHEMA_VERSION = "1"
+
+
+class StoreVersionError(RuntimeError):
+    """The store was created by a different version of the server."""
+
 
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 _INCIDENT_COLUMNS = list(incidents.c)
@@ -165,6 +181,18 @@ class ServerStore:
         self.engine = open_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         metadata.create_all(self.engine)
+        self._check_version()
+
+    def _check_version(self) -> None:
+        with self.engine.begin() as conn:
+            found = conn.execute(select(server_meta.c.value).where(server_meta.c.key == "schema_version")).scalar()
+            if found is None:
+                conn.execute(server_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
+            elif found != SCHEMA_VERSION:
+                raise StoreVersionError(
+                    f"the store at {self.engine.url.render_as_string(hide_password=True)} has schema version "
+                    f"{found}; this server needs {SCHEMA_VERSION}. Migrate it or start on a new data directory."
+                )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -353,7 +381,7 @@ class _Sql:
         marks = ", ".join(p for _ in FIELDS)
         open_marks = ", ".join(p for _ in _OPEN)
         self.by_id = f"SELECT {_COLS} FROM incidents WHERE id = {p}"
-        self.report = f"SELECT incident_id FROM reports WHERE report_id = {p}"
+        self.report = f"SELECT incident_id, seq FROM reports WHERE report_id = {p}"
         self.command = f"SELECT seq, code, reason FROM commands WHERE key = {p}"
         self.candidates = (
             f"SELECT id, lon, lat, reported_at FROM incidents WHERE category = {p} AND lat BETWEEN {p} AND {p}"
@@ -367,7 +395,7 @@ class _Sql:
             "INSERT INTO changes (seq, at, incident_id, street, category, unit, actor, action, record)"
             f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"
         )
-        self.insert_report = f"INSERT INTO reports (report_id, incident_id, at) VALUES ({p}, {p}, {p})"
+        self.insert_report = f"INSERT INTO reports (report_id, incident_id, at, seq) VALUES ({p}, {p}, {p}, {p})"
         # "user" is a reserved word in PostgreSQL.
         self.insert_command = (
             f'INSERT INTO commands (key, "user", at, seq, code, reason) VALUES ({p}, {p}, {p}, {p}, {p}, {p})'
@@ -388,7 +416,7 @@ class WriteBatch:
         self.cur: Any = conn.connection.cursor()
         self._incidents: dict[int, tuple[Incident, Record, bool]] = {}
         self._changes: list[tuple[Any, ...]] = []
-        self._reports: dict[str, tuple[str, int, float]] = {}
+        self._reports: dict[str, tuple[str, int, float, int]] = {}
         self._commands: dict[str, tuple[str, str, float, int, str | None, str | None]] = {}
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
@@ -427,12 +455,13 @@ class WriteBatch:
                 found.pop(incident.id, None)
         return list(found.values())
 
-    def report_incident(self, report_id: str) -> int | None:
+    def report_incident(self, report_id: str) -> tuple[int, int] | None:
+        """The incident a report became, and the change that recorded it."""
         held = self._reports.get(report_id)
         if held is not None:
-            return held[1]
+            return held[1], held[3]
         row = self._one(self.sql.report, (report_id,))
-        return None if row is None else int(row[0])
+        return None if row is None else (int(row[0]), int(row[1]))
 
     def command_outcome(self, key: str) -> tuple[int, str | None, str | None] | None:
         held = self._commands.get(key)
@@ -444,8 +473,8 @@ class WriteBatch:
     def record_command(self, key: str, user: str, at: float, seq: int, code: str | None, reason: str | None) -> None:
         self._commands[key] = (key, user, at, seq, code, reason)
 
-    def record_report(self, report_id: str, incident_id: int, at: float) -> None:
-        self._reports[report_id] = (report_id, incident_id, at)
+    def record_report(self, report_id: str, incident_id: int, at: float, seq: int) -> None:
+        self._reports[report_id] = (report_id, incident_id, at, seq)
 
     def write_change(
         self, seq: int, incident: Incident, *, actor: str, action: str, at: float, is_new: bool

@@ -4,6 +4,7 @@ suite on PostgreSQL), real sync services with real cache files, real WebSocket c
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -299,6 +300,10 @@ async def test_bad_intake_gets_a_clear_error_and_the_server_carries_on(server: S
         assert again.status_code == 201
         assert again.json()["duplicate"] is True
         assert again.json()["incident_id"] == ok.json()["incident_id"]
+        assert again.json()["seq"] == ok.json()["seq"]  # the change that recorded it
+        response = await http.post(url, json={**report(8), "observed_at": time.time() + 3600}, headers=key)
+        assert response.status_code == 422
+        assert "future" in response.json()["message"]
     health = server.health()
     assert health["status"] == "ok"
     assert health["incidents"] == 1
