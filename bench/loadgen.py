@@ -60,7 +60,7 @@ async def run(server: str, key: str, rate: float, duration: float, batch: int) -
     p99 = response_ms[int(0.99 * (len(response_ms) - 1))] if response_ms else 0.0
     print(
         f"loadgen: sent {sent} reports in {time.monotonic() - start:.1f} s, {errors} failed batches; "
-        f"intake response p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+        f"intake response p50 {p50:.1f} ms, p99 {p99:.1f} ms; cpu {time.process_time():.2f} s",
         flush=True,
     )
     return 0 if errors == 0 else 1

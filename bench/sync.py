@@ -11,6 +11,7 @@ real server on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import statistics
@@ -27,7 +28,6 @@ from app.domain.model import SourceChannel
 from app.domain.permissions import Principal, Role
 from app.domain.records import FIELDS, Record, to_record
 from app.server.passwords import hash_password
-from app.services.events import Event, IncidentsChanged
 from app.services.sync import SyncService
 from app.storage.cache import ConsoleCache, create_replica
 from app.storage.catalog_file import read_catalog
@@ -171,58 +171,36 @@ async def initial_sync(url: str, cache_path: Path, n: int) -> float:
 
 
 async def push_latency(url: str, key: str, work: Path, clients: int, rate: float, duration: float) -> dict[str, Any]:
-    session = await login(url, "bench", PASSWORD)
-    principal = Principal(session.user, Role(session.role))
-    catalog = read_catalog()
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    server_part: list[float] = []
-    services = []
-    readers: list[sqlite3.Connection] = []
+    """Each console in its own process, as on the workstations."""
+    procs = []
     for k in range(clients):
-        cache = ConsoleCache(work / f"client{k}.db")
-        service = SyncService(url, session.token, principal, cache, catalog, client_name=f"bench{k}")
-        service.start()
-        services.append(service)
-    for k, service in enumerate(services):
-        await service.wait_online()
-        # Opened after the first snapshot has put the replica file in place.
-        reader = sqlite3.connect(service.cache.replica, check_same_thread=False)
-        readers.append(reader)
-
-        def on_event(event: Event, k: int = k, reader: sqlite3.Connection = reader) -> None:
-            if isinstance(event, IncidentsChanged) and event.ids:
-                now = time.time()
-                ids = ",".join(str(i) for i in event.ids)
-                query = f"SELECT reported_at, updated_at FROM incidents WHERE id IN ({ids}) AND version <= 2"
-                for reported_at, updated_at in reader.execute(query):
-                    latencies[k].append((now - reported_at) * 1000.0)
-                    if k == 0:
-                        server_part.append((updated_at - reported_at) * 1000.0)
-
-        service.store.subscribe(on_event)
-    await asyncio.sleep(1.0)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.loadgen",
-        "--server",
-        url,
-        "--key",
-        key,
-        "--rate",
-        str(rate),
-        "--duration",
-        str(duration),
-    )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.sync_client", "--server", url, "--user", "bench",
+            "--password", PASSWORD, "--cache", str(work / f"client{k}.db"),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        procs.append(proc)
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"a bench client failed to start: {line!r}")
+    await asyncio.sleep(0.5)
+    loadgen = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.loadgen", "--server", url, "--key", key,
+        "--rate", str(rate), "--duration", str(duration),
+    )  # fmt: skip
     t0 = time.perf_counter()
-    await proc.wait()
+    await loadgen.wait()
     elapsed = time.perf_counter() - t0
     await asyncio.sleep(2.0)
-    for service in services:
-        await service.stop()
-        service.cache.close()
-    for reader in readers:
-        reader.close()
+    latencies: list[list[float]] = []
+    for proc in procs:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"stop\n")
+        await proc.stdin.drain()
+        latencies.append(json.loads(await asyncio.wait_for(proc.stdout.read(), 60)))
+        await proc.wait()
     all_lat = sorted(x for lat in latencies for x in lat)
     per_client = [len(lat) for lat in latencies]
     if not all_lat:
@@ -231,17 +209,13 @@ async def push_latency(url: str, key: str, work: Path, clients: int, rate: float
     def pct(p: float) -> float:
         return all_lat[min(len(all_lat) - 1, int(p / 100 * len(all_lat)))]
 
-    received = min(per_client)
-    server_part.sort()
-    server_p99 = server_part[int(0.99 * (len(server_part) - 1))] if server_part else 0.0
     return {
         "push_clients": clients,
         "push_rate_target": rate,
-        "push_changes_per_s": received / elapsed,
+        "push_changes_per_s": min(per_client) / elapsed,
         "push_latency_p50_ms": statistics.median(all_lat),
         "push_latency_p99_ms": pct(99),
         "push_latency_max_ms": all_lat[-1],
-        "push_intake_to_writer_p99_ms": server_p99,
         "push_received_per_client": per_client,
     }
 

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 #: The district's surroundings; a report outside is surely a wrong coordinate.
 BOUNDS = (121.0, 30.6, 122.2, 31.9)
 #: Seconds between background checkpoints of the SQLite write-ahead log.
-CHECKPOINT_INTERVAL_S = 1.0
+CHECKPOINT_INTERVAL_S = 0.25
 #: How far ahead of the server's clock a report's time may be (clock skew), and how old.
 MAX_CLOCK_AHEAD_S = 300.0
 MAX_REPORT_AGE_S = 30 * 86400.0

@@ -47,6 +47,8 @@ T = TypeVar("T")
 
 BACKOFF_START = 0.25
 BACKOFF_MAX = 10.0
+#: Seconds between background checkpoints of the cache's write-ahead logs.
+CHECKPOINT_INTERVAL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class SyncService:
         self._send_lock = asyncio.Lock()
         self._waiting: dict[str, asyncio.Future[CommandSettled]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
         self._welcome_seq = 0
         self._seq_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._online_event = asyncio.Event()
@@ -138,9 +141,24 @@ class SyncService:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="cityops-sync")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self.run(), name="cityops-sync")
+        self._checkpoints = loop.create_task(self._checkpoint_loop(), name="cityops-cache-checkpoints")
+
+    async def _checkpoint_loop(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            try:
+                await asyncio.to_thread(self.cache.checkpoint)
+            except Exception as exc:  # busy or locked: the next round will do it
+                log.debug("cache checkpoint skipped: %s", exc)
 
     async def stop(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+            self._checkpoints = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -18,6 +18,7 @@ mid-way leaves the old copy as it was. A crash between the two files' commits is
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -91,6 +92,8 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
+log = logging.getLogger(__name__)
+
 _COLS = ", ".join(FIELDS)
 _MARKS = ", ".join("?" for _ in FIELDS)
 _INSERT = f"INSERT OR REPLACE INTO incidents ({_COLS}) VALUES ({_MARKS})"
@@ -151,6 +154,14 @@ def create_replica(path: Path, indexes: bool = True) -> None:
     engine.dispose()
 
 
+def _boot_id() -> str:
+    """An id of this boot of the machine (Linux), to tell a crashed process from a crashed OS."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown-boot"
+
+
 def _remove_sqlite_file(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -164,6 +175,7 @@ class ConsoleCache:
         self.path = path
         self.replica = replica_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_replica_after_crash()
         if not self.replica.exists():
             create_replica(self.replica)
         self.engine: Engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
@@ -173,16 +185,25 @@ class ConsoleCache:
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("ATTACH DATABASE ? AS replica", (replica,))
-            for schema in ("main", "replica"):
-                cursor.execute(f"PRAGMA {schema}.journal_mode=WAL")
-                # WAL with NORMAL survives a killed process; what the server sends can be
-                # fetched again after a power cut. The outbox cannot: its writes are made FULL
-                # (``durable``).
-                cursor.execute(f"PRAGMA {schema}.synchronous=NORMAL")
+            cursor.execute("PRAGMA main.journal_mode=WAL")
+            cursor.execute("PRAGMA replica.journal_mode=WAL")
+            # The outbox (main) survives a killed process with NORMAL, and its own writes are
+            # made FULL (``durable``) to survive a power cut too. The replica is a copy of the
+            # server's data: it never waits for the disk, survives a killed process all the
+            # same (WAL), and is thrown away and fetched again after an OS crash (see
+            # _check_replica_after_crash).
+            cursor.execute("PRAGMA main.synchronous=NORMAL")
+            cursor.execute("PRAGMA replica.synchronous=OFF")
+            # Checkpoints run beside the writes (ConsoleCache.checkpoint), not inside the commit
+            # that crosses the threshold, where they would hold up applying live changes.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.close()
 
         metadata.create_all(self.engine)
         self._lock = threading.Lock()
+        with self._tx() as cur:
+            session = f"open:{_boot_id()}"
+            cur.execute("INSERT OR REPLACE INTO replica_meta (key, value) VALUES ('session', ?)", (session,))
         self._builder: sqlite3.Connection | None = None
         self._builder_path = self.replica.with_name(self.replica.name + ".new")
 
@@ -191,7 +212,40 @@ class ConsoleCache:
             self._builder.close()
             self._builder = None
             _remove_sqlite_file(self._builder_path)
+        with self._tx() as cur:
+            cur.execute("INSERT OR REPLACE INTO replica_meta (key, value) VALUES ('session', 'closed')")
         self.engine.dispose()
+
+    def _check_replica_after_crash(self) -> None:
+        """Discard the replica when the machine went down while it was open: its writes do not
+        wait for the disk, so after an OS crash or power cut it may be damaged. (A killed
+        process loses nothing: that is WAL's promise without fsync.) The next sync fetches a
+        fresh snapshot; the outbox, in the other file, is untouched."""
+        if not self.replica.exists():
+            return
+        try:
+            conn = sqlite3.connect(self.replica, timeout=5.0)
+            try:
+                row = conn.execute("SELECT value FROM replica_meta WHERE key = 'session'").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            row = ("open:unreadable",)
+        if row is not None and str(row[0]).startswith("open:") and str(row[0]) != f"open:{_boot_id()}":
+            log.warning("the replica %s was open when the machine went down; fetching a fresh copy", self.replica)
+            _remove_sqlite_file(self.replica)
+
+    def checkpoint(self) -> None:
+        """Copy both write-ahead logs into their databases, beside the writes (a passive
+        checkpoint never waits for them). Safe to call from any thread."""
+        for path in (self.path, self.replica):
+            if self._builder is not None and path == self.replica:
+                continue
+            conn = sqlite3.connect(path, timeout=1.0)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                conn.close()
 
     def _raw(self) -> Any:
         return self.engine.raw_connection()

@@ -717,3 +717,21 @@ def test_a_snapshot_without_the_pending_incident(
     cache.settle("k-supervise", None, rebase, ("not_found", "incident 1 is out of scope"))
     assert cache.incident(1) is None
     assert [c.code for c in cache.conflicts()] == ["not_found"]
+
+
+def test_a_replica_left_open_by_a_crashed_machine_is_fetched_again(tmp_path: Path) -> None:
+    cache = ConsoleCache(tmp_path / "c.db")
+    cache.begin_snapshot()
+    cache.end_snapshot(7, lambda incident, _command: incident)
+    assert cache.last_seq == 7
+    cache.close()
+    # A killed process leaves the session open on this boot: the replica is kept.
+    cache = ConsoleCache(tmp_path / "c.db")
+    cache.engine.dispose()
+    assert ConsoleCache(tmp_path / "c.db").last_seq == 7
+    # Open on another boot (the OS went down): its unsynced writes cannot be trusted.
+    db = sqlite3.connect(tmp_path / "c.replica.db")
+    db.execute("UPDATE replica_meta SET value = 'open:another-boot' WHERE key = 'session'")
+    db.commit()
+    db.close()
+    assert ConsoleCache(tmp_path / "c.db").last_seq == 0
