@@ -28,6 +28,7 @@ from app.domain.model import SourceChannel
 from app.domain.permissions import Principal, Role
 from app.domain.records import FIELDS, Record, to_record
 from app.server.passwords import hash_password
+from app.services.demo import wait_healthy
 from app.services.sync import SyncService
 from app.storage.cache import ConsoleCache, create_replica
 from app.storage.catalog_file import read_catalog
@@ -105,19 +106,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _wait(url: str) -> None:
-    import httpx
-
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 def _prepare_server(data_dir: Path, records: list[Record]) -> None:
@@ -238,7 +226,7 @@ def run(n: int) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}"
     server = _server(data, port)
     try:
-        _wait(url)
+        wait_healthy(url)
         elapsed = asyncio.run(initial_sync(url, work / "cache-initial.db", n))
     finally:
         server.terminate()
@@ -253,7 +241,7 @@ def run(n: int) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}"
     server = _server(data, port)
     try:
-        _wait(url)
+        wait_healthy(url)
         key = (data / "intake.key").read_text().strip()
         push = asyncio.run(push_latency(url, key, work, clients=5, rate=1000.0, duration=10.0))
     finally:
