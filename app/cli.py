@@ -86,6 +86,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo(args)
 
 
+def _cmd_console(args: argparse.Namespace) -> int:
+    from app.console.app import main as console
+
+    return console(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from bench import run_bench
 
@@ -141,6 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until interrupted)")
     p.add_argument("--headless", action="store_true", help="no window (the console comes with the next release)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("console", help="the operator console")
+    p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8770")
+    p.add_argument("--user", default=None)
+    p.add_argument("--password-stdin", action="store_true", help="sign in with the password on standard input")
+    p.add_argument("--language", default="zh", choices=["zh", "en"])
+    p.add_argument("--cache-dir", type=Path, default=None, help="where the local cache lives")
+    p.add_argument("--headless", action="store_true", help="Qt offscreen unless QT_QPA_PLATFORM is set")
+    p.add_argument("--screenshot", type=Path, default=None, help="write one PNG per screen into this folder")
+    p.add_argument("--quit-after", type=float, default=None, help="quit after this many seconds")
+    p.add_argument("--memory-keyring", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_console)
 
     p = sub.add_parser("bench", help="run a benchmark")
     p.add_argument("name", help="sync")

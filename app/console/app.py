@@ -1,0 +1,92 @@
+"""``cityops console``: sign in, open the workspace, keep it in step with the server.
+
+Everything runs on one qasync loop: Qt's event loop drives asyncio, so the sync service, the
+widgets and the operator's actions share one thread; the cache's database work runs on the
+sync service's worker thread and the keyring's on a thread of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.console.qt import choose_font, install_translations
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConsoleOptions:
+    server: str
+    cache_dir: Path
+    language: str = "zh"
+    user: str | None = None
+    password: str | None = None
+    screenshot_dir: Path | None = None
+    quit_after: float | None = None
+    memory_keyring: bool = False
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cityops"
+
+
+def cache_path(cache_dir: Path, server: str, user: str) -> Path:
+    """One cache per server and user on a workstation."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", server).strip("_")
+    return cache_dir / f"{slug}__{user}.db"
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry point of ``cityops console``."""
+    if args.headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    options = ConsoleOptions(
+        server=args.server,
+        cache_dir=args.cache_dir or default_cache_dir(),
+        language=args.language,
+        user=args.user,
+        password=sys.stdin.readline().rstrip("\n") if args.password_stdin else None,
+        screenshot_dir=args.screenshot,
+        quit_after=args.quit_after,
+        memory_keyring=args.memory_keyring,
+    )
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("CityOps Console")
+    app.setOrganizationName("CityOps")
+    choose_font(app)
+    install_translations(app, options.language)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    from app.console.console import Console
+
+    console = Console(options)
+    with loop:
+        code: int = loop.run_until_complete(console.run())
+    return code
+
+
+def grab_screens(windows: list[object], directory: Path) -> list[Path]:
+    """Write one PNG per window (``widget.grab()``, which works offscreen too)."""
+    from PySide6.QtWidgets import QWidget
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, window in enumerate(windows, start=1):
+        assert isinstance(window, QWidget)
+        path = directory / f"screen-{index}-{window.objectName() or 'window'}.png"
+        if window.grab().save(str(path)):
+            written.append(path)
+    return written

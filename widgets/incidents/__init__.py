@@ -1,0 +1,1 @@
+"""The incident board and the incident detail panel."""

@@ -1,0 +1,306 @@
+"""The incident detail panel: every field, the timeline, the merged reports, and the actions
+that the workflow table and this user's role allow right now, each with a note.
+
+The panel shows an :class:`~app.domain.model.Incident` it is given and asks for actions through
+:attr:`IncidentDetail.action_requested`; the composition root carries them out and reports the
+outcome back with :meth:`IncidentDetail.show_outcome`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain import permissions, workflow
+from app.domain.catalog import Catalog
+from app.domain.model import Action, Incident, Severity
+from app.domain.permissions import Principal
+
+SEVERITY_COLOURS = {
+    Severity.RED: "#d32f2f",
+    Severity.ORANGE: "#f57c00",
+    Severity.YELLOW: "#fbc02d",
+    Severity.BLUE: "#1976d2",
+}
+
+#: Actions offered as buttons, in the order of the closed loop.
+BUTTON_ACTIONS = (
+    Action.REGISTER,
+    Action.DISPATCH,
+    Action.ACCEPT,
+    Action.FEEDBACK,
+    Action.VERIFY,
+    Action.REWORK,
+    Action.RETURN,
+    Action.SUPERVISE,
+    Action.SUSPEND,
+    Action.RESUME,
+    Action.MERGE,
+    Action.INVALIDATE,
+)
+
+
+def _when(t: float | None) -> str:
+    return "—" if t is None else time.strftime("%m-%d %H:%M:%S", time.localtime(t))
+
+
+class IncidentDetail(QWidget):
+    """Attributes: :attr:`incident` (set with :meth:`set_incident`). Messages up:
+    ``action_requested(incident_id, action, note, unit, target_id)`` (unit "" and target 0
+    when not applicable)."""
+
+    action_requested = Signal(int, str, str, str, int)
+
+    def __init__(self, catalog: Catalog, principal: Principal, language: str = "zh", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.catalog = catalog
+        self.principal = principal
+        self.language = language
+        self.incident: Incident | None = None
+
+        self._title = QLabel()
+        self._title.setObjectName("incidentTitle")
+        self._title.setWordWrap(True)
+        self._title.setStyleSheet("font-size: 16pt; font-weight: bold")
+        self._fields = QFormLayout()
+        self._labels: dict[str, QLabel] = {}
+        for key, label in (
+            ("number", self.tr("Number")),
+            ("severity", self.tr("Severity")),
+            ("status", self.tr("Status")),
+            ("category", self.tr("Category")),
+            ("street", self.tr("Street / grid")),
+            ("address", self.tr("Address")),
+            ("source", self.tr("Source")),
+            ("unit", self.tr("Unit")),
+            ("deadline", self.tr("Stage deadline")),
+            ("reported", self.tr("Reported")),
+            ("description", self.tr("Description")),
+        ):
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self._labels[key] = value
+            self._fields.addRow(label, value)
+
+        actions = QGroupBox(self.tr("Actions"))
+        actions_layout = QVBoxLayout(actions)
+        self._note = QLineEdit()
+        self._note.setPlaceholderText(self.tr("Note for the timeline"))
+        self._unit = QComboBox()
+        self._unit.setMinimumContentsLength(18)
+        self._target = QSpinBox()
+        self._target.setRange(0, 2_000_000_000)
+        self._target.setPrefix(self.tr("merge into #"))
+        extra = QHBoxLayout()
+        extra.addWidget(QLabel(self.tr("Dispatch to")))
+        extra.addWidget(self._unit, 1)
+        extra.addWidget(self._target)
+        self._buttons: dict[Action, QPushButton] = {}
+        grid = QHBoxLayout()
+        grid.setSpacing(4)
+        names = self._action_names()
+        for action in BUTTON_ACTIONS:
+            button = QPushButton(names[action])
+            button.setMinimumHeight(36)
+            button.setObjectName(f"action_{action.value}")
+            button.clicked.connect(lambda _checked=False, a=action: self._request(a))
+            self._buttons[action] = button
+            grid.addWidget(button)
+        self._outcome = QLabel()
+        self._outcome.setObjectName("actionOutcome")
+        self._outcome.setWordWrap(True)
+        actions_layout.addWidget(self._note)
+        actions_layout.addLayout(extra)
+        actions_layout.addLayout(grid)
+        actions_layout.addWidget(self._outcome)
+
+        self._timeline = QTableWidget(0, 4)
+        self._timeline.setHorizontalHeaderLabels([self.tr("Time"), self.tr("Who"), self.tr("Action"), self.tr("Note")])
+        self._timeline.horizontalHeader().setStretchLastSection(True)
+        self._timeline.verticalHeader().setVisible(False)
+        self._timeline.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self._merged = QTableWidget(0, 3)
+        self._merged.setHorizontalHeaderLabels([self.tr("Time"), self.tr("Source"), self.tr("Report")])
+        self._merged.horizontalHeader().setStretchLastSection(True)
+        self._merged.verticalHeader().setVisible(False)
+        self._merged.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._title)
+        layout.addLayout(self._fields)
+        layout.addWidget(actions)
+        layout.addWidget(QLabel(self.tr("Timeline")))
+        layout.addWidget(self._timeline, 2)
+        self._merged_label = QLabel()
+        layout.addWidget(self._merged_label)
+        layout.addWidget(self._merged, 1)
+        self.set_incident(None)
+
+    def _action_names(self) -> dict[Action, str]:
+        return {
+            Action.REGISTER: self.tr("Register"),
+            Action.DISPATCH: self.tr("Dispatch"),
+            Action.ACCEPT: self.tr("Accept"),
+            Action.FEEDBACK: self.tr("Feedback"),
+            Action.VERIFY: self.tr("Verify pass"),
+            Action.REWORK: self.tr("Return for rework"),
+            Action.RETURN: self.tr("Return dispatch"),
+            Action.SUPERVISE: self.tr("Supervise"),
+            Action.SUSPEND: self.tr("Suspend"),
+            Action.RESUME: self.tr("Resume"),
+            Action.MERGE: self.tr("Merge into…"),
+            Action.INVALIDATE: self.tr("Invalid"),
+            Action.REPORT: self.tr("Report"),
+            Action.ADD_REPORT: self.tr("Merged report"),
+        }
+
+    def _status_name(self, status: str) -> str:
+        return {
+            "reported": self.tr("Reported"),
+            "registered": self.tr("Registered"),
+            "dispatched": self.tr("Dispatched"),
+            "handling": self.tr("Handling"),
+            "handled": self.tr("Handled"),
+            "closed": self.tr("Closed"),
+            "suspended": self.tr("Suspended"),
+            "invalid": self.tr("Invalid"),
+            "merged": self.tr("Merged"),
+        }.get(status, status)
+
+    def allowed_actions(self) -> list[Action]:
+        """The actions offered now: allowed by the workflow in this state and by the role."""
+        if self.incident is None:
+            return []
+        legal = workflow.allowed_actions(self.incident.status)
+        return [a for a in BUTTON_ACTIONS if a in legal and permissions.may(self.principal, a)]
+
+    def set_incident(self, incident: Incident | None) -> None:
+        """Show ``incident`` (None: nothing selected). The note is kept when the same incident
+        is refreshed by a live change."""
+        same = incident is not None and self.incident is not None and incident.id == self.incident.id
+        self.incident = incident
+        if not same:
+            self._note.clear()
+            self._outcome.clear()
+        if incident is None:
+            self._title.setText(self.tr("No incident selected"))
+            for label in self._labels.values():
+                label.clear()
+            self._timeline.setRowCount(0)
+            self._merged.setRowCount(0)
+            self._merged_label.setText("")
+            for button in self._buttons.values():
+                button.setVisible(False)
+            return
+        lang = self.language
+        cat = self.catalog.categories.get(incident.category)
+        street = self.catalog.streets.get(incident.location.street)
+        unit = self.catalog.units.get(incident.unit or "")
+        colour = SEVERITY_COLOURS[incident.severity]
+        self._title.setText(incident.title)
+        self._labels["number"].setText(f"#{incident.id:08d}  v{incident.version}")
+        severity_names = [self.tr("Red"), self.tr("Orange"), self.tr("Yellow"), self.tr("Blue")]
+        self._labels["severity"].setText(
+            f'<span style="color:{colour}">■</span> {severity_names[int(incident.severity) - 1]}'
+        )
+        status = self._status_name(incident.status.value)
+        if incident.supervised:
+            status += "  " + self.tr("(supervised)")
+        self._labels["status"].setText(status)
+        self._labels["category"].setText(cat.name.get(lang) if cat else incident.category)
+        self._labels["street"].setText(
+            f"{street.name.get(lang) if street else incident.location.street} / {incident.location.grid}"
+        )
+        self._labels["address"].setText(incident.location.address or "—")
+        self._labels["source"].setText(incident.source.value)
+        self._labels["unit"].setText(unit.name.get(lang) if unit else (incident.unit or "—"))
+        due = incident.current_deadline
+        if due is None:
+            self._labels["deadline"].setText("—")
+        else:
+            left = due - time.time()
+            text = _when(due)
+            if left < 0 and incident.status.value != "suspended":
+                text += "  " + self.tr("OVERDUE by %1 min").replace("%1", str(int(-left // 60)))
+                self._labels["deadline"].setStyleSheet("color:#c62828; font-weight:bold")
+            else:
+                self._labels["deadline"].setStyleSheet("")
+            self._labels["deadline"].setText(text)
+        self._labels["reported"].setText(_when(incident.reported_at))
+        self._labels["description"].setText(incident.description or "—")
+        names = self._action_names()
+        self._timeline.setRowCount(len(incident.timeline))
+        for row, entry in enumerate(reversed(incident.timeline)):
+            cells = [_when(entry.at), entry.actor, names.get(entry.action, entry.action.value), entry.note]
+            for col, text in enumerate(cells):
+                self._timeline.setItem(row, col, QTableWidgetItem(text))
+        self._merged_label.setText(self.tr("Merged reports: %n", "", len(incident.merged)))
+        self._merged.setRowCount(len(incident.merged))
+        for row, report in enumerate(incident.merged):
+            for col, text in enumerate([_when(report.at), report.source.value, report.summary or report.report_id]):
+                self._merged.setItem(row, col, QTableWidgetItem(text))
+        allowed = set(self.allowed_actions())
+        for action, button in self._buttons.items():
+            button.setVisible(action in allowed)
+        self._fill_units(incident)
+
+    def _fill_units(self, incident: Incident) -> None:
+        """Dispatch choices: the responsibility list's suggestion first, then the street's own
+        units, then the district's."""
+        lang = self.language
+        suggested = self.catalog.route(incident.category, incident.location.street)
+        street_units = [u for u in self.catalog.units.values() if u.street == incident.location.street]
+        district_units = [u for u in self.catalog.units.values() if u.street is None]
+        self._unit.clear()
+        seen: set[str] = set()
+        for unit in [self.catalog.units[suggested], *street_units, *district_units]:
+            if unit.code in seen:
+                continue
+            seen.add(unit.code)
+            label = unit.name.get(lang)
+            if unit.code == suggested:
+                label = self.tr("%1 (responsibility list)").replace("%1", label)
+            self._unit.addItem(label, unit.code)
+
+    def _request(self, action: Action) -> None:
+        if self.incident is None:
+            return
+        unit = str(self._unit.currentData() or "") if action is Action.DISPATCH else ""
+        target = self._target.value() if action is Action.MERGE else 0
+        if action is Action.MERGE and target == 0:
+            self.show_outcome("rejected", self.tr("Enter the number of the incident to merge into"))
+            return
+        self.show_outcome("pending", self.tr("Sending…"))
+        self.action_requested.emit(self.incident.id, action.value, self._note.text().strip(), unit, target)
+
+    def show_outcome(self, kind: str, text: str) -> None:
+        """Show the result of the last action: ``accepted``, ``queued``, ``rejected`` or
+        ``pending``."""
+        colours = {"accepted": "#2e7d32", "queued": "#d08a00", "rejected": "#c62828", "pending": "#555"}
+        prefix = {
+            "accepted": self.tr("Accepted"),
+            "queued": self.tr("Queued offline"),
+            "rejected": self.tr("Rejected"),
+            "pending": "",
+        }.get(kind, "")
+        message = f"{prefix}: {text}" if prefix and text else prefix or text
+        self._outcome.setText(f'<span style="color:{colours.get(kind, "#555")}">{message}</span>')
+        self.outcome_kind = kind
+        if kind == "accepted":
+            self._note.clear()
