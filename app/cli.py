@@ -92,6 +92,12 @@ def _cmd_console(args: argparse.Namespace) -> int:
     return console(args)
 
 
+def _cmd_setup_data(args: argparse.Namespace) -> int:
+    from app.setup_data import main as setup_data
+
+    return setup_data(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from bench import run_bench
 
@@ -159,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quit-after", type=float, default=None, help="quit after this many seconds")
     p.add_argument("--memory-keyring", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_console)
+
+    p = sub.add_parser("setup-data", help="build derived data (translations); fast when up to date")
+    p.set_defaults(func=_cmd_setup_data)
 
     p = sub.add_parser("bench", help="run a benchmark")
     p.add_argument("name", help="sync")

@@ -256,6 +256,7 @@ class SyncService:
         self._seq_waiters = still
 
     def _online(self) -> None:
+        self.last_sync_at = self.clock()
         self._set_state(ConnectionState.ONLINE)
 
     async def _resend_pending(self, channel: SyncChannel) -> None:

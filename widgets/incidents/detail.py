@@ -89,7 +89,7 @@ class IncidentDetail(QWidget):
             ("source", self.tr("Source")),
             ("unit", self.tr("Unit")),
             ("deadline", self.tr("Stage deadline")),
-            ("reported", self.tr("Reported")),
+            ("reported", self.tr("Reported at")),
             ("description", self.tr("Description")),
         ):
             value = QLabel()
