@@ -26,6 +26,7 @@ DEB_PACKAGES="
     libxrender1 libxt6
     fonts-noto-cjk
     postgresql
+    gnome-keyring dbus
 "
 
 say() { printf 'setup-dev: %s\n' "$*"; }

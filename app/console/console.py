@@ -88,30 +88,49 @@ class Console(QObject):
 
     # -- the session -------------------------------------------------------------------------------
     async def run(self) -> int:
+        """Sign in, work until the last window closes (or ``quit_after``), shut down."""
         try:
-            session = await self.sign_in()
+            started = await self.start()
         except (AuthError, ServerUnreachable) as exc:
             log.error("cannot sign in: %s", exc)
             return 2
-        if session is None:
+        if not started:
             return 1
-        principal = Principal(session.user, Role(session.role), session.street, session.field, session.display_name)
-        cache = ConsoleCache(cache_path(self.options.cache_dir, self.options.server, session.user))
-        self.sync = SyncService(
-            self.options.server, session.token, principal, cache, self.catalog, client_name="console"
-        )
-        self.sync.store.subscribe(self._on_event)
-        self._build_windows(principal)
-        self.sync.start()
         if self.options.quit_after is not None:
             self._spawn(self._quit_later(self.options.quit_after))
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         app.lastWindowClosed.connect(self._quit.set)
         await self._quit.wait()
-        await self.sync.stop()
-        cache.close()
+        await self.stop()
         return 0
+
+    async def start(self) -> bool:
+        """Sign in, open the windows and start syncing; False when the operator cancelled."""
+        session = await self.sign_in()
+        if session is None:
+            return False
+        principal = Principal(session.user, Role(session.role), session.street, session.field, session.display_name)
+        self.cache = ConsoleCache(cache_path(self.options.cache_dir, self.options.server, session.user))
+        self.sync = SyncService(
+            self.options.server, session.token, principal, self.cache, self.catalog, client_name="console"
+        )
+        self.sync.store.subscribe(self._on_event)
+        self._build_windows(principal)
+        self.sync.start()
+        return True
+
+    async def stop(self) -> None:
+        """Stop syncing, close the cache and the windows."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self.sync is not None:
+            await self.sync.stop()
+            self.sync.cache.close()
+        for window in self.windows:
+            window.close()
+            window.deleteLater()
+        self.windows.clear()
 
     def _build_windows(self, principal: Principal) -> None:
         role = ROLE_NAMES_ZH.get(principal.role.value, principal.role.value)

@@ -1,0 +1,91 @@
+"""Console tests: real widgets offscreen on a qasync loop, a real server subprocess, real
+caches. Qt warnings fail these tests (``qt_log_level_fail`` in pyproject.toml)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import qasync  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.console.qt import choose_font, install_translations  # noqa: E402
+from app.domain.permissions import Principal, Role  # noqa: E402
+from app.server.config import ServerConfig  # noqa: E402
+from app.server.passwords import hash_password  # noqa: E402
+from app.setup_data import build_translations  # noqa: E402
+from app.storage.server_store import ServerStore  # noqa: E402
+from support.server import ServerProcess, running_server, timeout_scale  # noqa: E402
+
+T = TypeVar("T")
+PASSWORD = "console-test"
+USERS = [
+    Principal("officer", Role.DISTRICT_OFFICER, display_name="值班员甲"),
+    Principal("officer2", Role.DISTRICT_OFFICER, display_name="值班员乙"),
+    Principal("changshou", Role.STREET_OPERATOR, street="310107015", display_name="长寿路街道"),
+]
+
+
+@pytest.fixture(scope="session")
+def qt_app(qapp: QApplication) -> QApplication:
+    """The application with the CJK font and the Chinese translation, as operators see it."""
+    build_translations()
+    choose_font(qapp)
+    install_translations(qapp, "zh")
+    return qapp
+
+
+class Loop:
+    """Runs coroutines on a qasync loop, so Qt events and asyncio interleave as in the console."""
+
+    def __init__(self, loop: qasync.QEventLoop) -> None:
+        self.loop = loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
+        return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout * timeout_scale()))
+
+    def until(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
+        async def wait() -> None:
+            deadline = time.monotonic() + timeout * timeout_scale()
+            while True:
+                value = predicate()
+                if asyncio.iscoroutine(value):
+                    value = await value
+                if value:
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out waiting for {what}")
+                await asyncio.sleep(0.02)
+
+        self.run(wait(), timeout + 5)
+
+
+@pytest.fixture
+def qloop(qt_app: QApplication) -> Iterator[Loop]:
+    loop = qasync.QEventLoop(qt_app)
+    asyncio.set_event_loop(loop)
+    yield Loop(loop)
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    data_dir = tmp_path / "server"
+    data_dir.mkdir()
+    store = ServerStore(ServerConfig(data_dir=data_dir).store_url)
+    hashed = hash_password(PASSWORD)
+    for user in USERS:
+        store.add_user(user, hashed)
+    store.close()
+    with running_server(data_dir) as process:
+        yield process
