@@ -78,6 +78,7 @@ class Console(QObject):
             self._spawn(attempt())
 
         dialog.submitted.connect(submitted)
+
         def cancelled() -> None:
             if not result.done():
                 result.set_result(None)

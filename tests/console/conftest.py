@@ -14,16 +14,16 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import qasync
+from PySide6.QtWidgets import QApplication
 
-from app.console.qt import choose_font, install_translations  # noqa: E402
-from app.domain.permissions import Principal, Role  # noqa: E402
-from app.server.config import ServerConfig  # noqa: E402
-from app.server.passwords import hash_password  # noqa: E402
-from app.setup_data import build_translations  # noqa: E402
-from app.storage.server_store import ServerStore  # noqa: E402
-from support.server import ServerProcess, running_server, timeout_scale  # noqa: E402
+from app.console.qt import choose_font, install_translations
+from app.domain.permissions import Principal, Role
+from app.server.config import ServerConfig
+from app.server.passwords import hash_password
+from app.setup_data import build_translations
+from app.storage.server_store import ServerStore
+from support.server import ServerProcess, running_server, timeout_scale
 
 T = TypeVar("T")
 PASSWORD = "console-test"

@@ -14,7 +14,6 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
-from support.server import ServerProcess, running_server, timeout_scale
 
 from app.domain.permissions import Principal, Role
 from app.server.config import ServerConfig
@@ -25,6 +24,7 @@ from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
 from comms.client import login
+from support.server import ServerProcess, running_server, timeout_scale
 
 PASSWORD = "test-password"
 CHANGSHOU = "310107015"

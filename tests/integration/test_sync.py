@@ -10,6 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+
+from app.domain.model import Action, Status
+from app.domain.records import IDX
+from app.services.events import ConnectionState
+from comms.client import SyncChannel, login
+from comms.protocol import messages as m
 from integration.conftest import (
     CAOYANG,
     CHANGSHOU,
@@ -21,12 +27,6 @@ from integration.conftest import (
     until,
 )
 from support.server import ServerProcess
-
-from app.domain.model import Action, Status
-from app.domain.records import IDX
-from app.services.events import ConnectionState
-from comms.client import SyncChannel, login
-from comms.protocol import messages as m
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-from support.server import REPO_ROOT, running_server, timeout_scale
 
 from app.domain.geo import distance_m
 from app.server.api import ReportIn
 from app.sim import simulator
 from app.sim.simulator import CREEK, Planned, Summary, generate, local_hour, plan, send_reports
 from app.storage.catalog_file import read_catalog
+from support.server import REPO_ROOT, running_server, timeout_scale
 
 #: 2026-11-24 10:00 in Shanghai (UTC+8): a weekday morning, 12345's busiest hours.
 T0 = 1795485600.0
