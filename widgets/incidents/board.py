@@ -1,0 +1,464 @@
+"""The incident board: a table model over the console's local cache, not a copy of it.
+
+The model holds only the ordered ids of the incidents that pass the filter (an array of
+integers: 8 MB for a million) and the records of the pages the view has looked at. Ids and
+pages come from the board query it is given (running on the cache's worker thread), so
+scrolling through a million incidents touches the database a page at a time and never blocks
+the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.catalog import Catalog
+from app.domain.records import IDX
+
+#: Records fetched per page, and pages kept.
+PAGE = 200
+MAX_PAGES = 64
+#: Seconds a new or changed row stays highlighted.
+FLASH_S = 2.0
+
+SEVERITY_COLOURS = {1: QColor("#d32f2f"), 2: QColor("#f57c00"), 3: QColor("#fbc02d"), 4: QColor("#1976d2")}
+FLASH_COLOUR = QColor(255, 236, 140)
+OVERDUE_COLOUR = QColor("#c62828")
+
+Index = QModelIndex | QPersistentModelIndex
+IdsQuery = Callable[[], Awaitable[Sequence[int]]]
+RowsQuery = Callable[[Sequence[int]], Awaitable[Mapping[int, tuple[Any, ...]]]]
+
+#: (key, record field it sorts by)
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("severity", "severity"),
+    ("number", "id"),
+    ("category", "category"),
+    ("street", "street"),
+    ("source", "source"),
+    ("status", "status"),
+    ("unit", "unit"),
+    ("time_left", "deadline"),
+    ("merged", "merged_count"),
+    ("updated", "updated_at"),
+)
+
+
+class IncidentBoardModel(QAbstractTableModel):
+    """Attributes down: :meth:`set_queries` (the board query for the current filter and sort),
+    :meth:`refresh`, :meth:`changed` (ids the cache says changed). Messages up:
+    :attr:`loaded` (row count after each refresh), :attr:`sort_requested`."""
+
+    loaded = Signal(int)
+    sort_requested = Signal(str, bool)
+
+    def __init__(self, catalog: Catalog, language: str = "zh") -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.language = language
+        self._ids: Sequence[int] = ()
+        self._row_of: dict[int, int] | None = None
+        self._pages: OrderedDict[int, dict[int, tuple[Any, ...]]] = OrderedDict()
+        self._loading: set[int] = set()
+        self._flash: dict[int, float] = {}
+        self._query_ids: IdsQuery | None = None
+        self._query_rows: RowsQuery | None = None
+        self._generation = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(lambda: self._spawn(self._reload()))
+        self._tick = QTimer(self)
+        self._tick.timeout.connect(self._on_tick)
+        self._tick.start(1000)
+        self._headers = [
+            self.tr("Level"),
+            self.tr("Number"),
+            self.tr("Category"),
+            self.tr("Street"),
+            self.tr("Source"),
+            self.tr("Status"),
+            self.tr("Unit"),
+            self.tr("Time left"),
+            self.tr("Reports"),
+            self.tr("Last change"),
+        ]
+        self._status_names = {
+            "reported": self.tr("Reported"),
+            "registered": self.tr("Registered"),
+            "dispatched": self.tr("Dispatched"),
+            "handling": self.tr("Handling"),
+            "handled": self.tr("Handled"),
+            "closed": self.tr("Closed"),
+            "suspended": self.tr("Suspended"),
+            "invalid": self.tr("Invalid"),
+            "merged": self.tr("Merged"),
+        }
+        self._source_names = {
+            "sensor": self.tr("Sensor"),
+            "video_ai": self.tr("AI video"),
+            "hotline_12345": self.tr("12345 hotline"),
+            "patrol": self.tr("Patrol"),
+            "citizen": self.tr("Citizen"),
+            "console": self.tr("Console"),
+        }
+
+    # -- what the owner sets -------------------------------------------------------------------
+    def set_queries(self, query_ids: IdsQuery, query_rows: RowsQuery) -> None:
+        """Use these queries (a new filter or sort) and reload."""
+        self._query_ids = query_ids
+        self._query_rows = query_rows
+        self.refresh(0)
+
+    def refresh(self, delay_ms: int = 250) -> None:
+        """Reload the ids soon; bursts of calls make one reload."""
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start(delay_ms)
+
+    def changed(self, ids: Sequence[int] | frozenset[int], reset: bool = False) -> None:
+        """The cache says these incidents changed: refetch the rows shown, flash them, and
+        reload the order (a change can move a row or let it in or out of the filter)."""
+        if reset:
+            self._pages.clear()
+            self.refresh(0)
+            return
+        now = time.monotonic()
+        for incident_id in ids:
+            self._flash[incident_id] = now
+        touched = set(ids)
+        for page, records in self._pages.items():
+            if touched & records.keys():
+                self._pages[page] = {}
+        self.refresh()
+
+    def incident_id(self, row: int) -> int | None:
+        return int(self._ids[row]) if 0 <= row < len(self._ids) else None
+
+    def row_of(self, incident_id: int) -> int | None:
+        if self._row_of is None:
+            self._row_of = {int(i): r for r, i in enumerate(self._ids)}
+        return self._row_of.get(incident_id)
+
+    # -- loading ---------------------------------------------------------------------------------
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reload(self) -> None:
+        if self._query_ids is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        ids = await self._query_ids()
+        if generation != self._generation:
+            return  # a newer reload is on its way
+        self.beginResetModel()
+        self._ids = ids
+        self._row_of = None
+        self._pages.clear()
+        self._loading.clear()
+        self.endResetModel()
+        self.loaded.emit(len(ids))
+
+    async def _load_page(self, page: int) -> None:
+        if self._query_rows is None:
+            return
+        generation = self._generation
+        ids = [int(i) for i in self._ids[page * PAGE : (page + 1) * PAGE]]
+        try:
+            records = await self._query_rows(ids)
+        finally:
+            self._loading.discard(page)
+        if generation != self._generation:
+            return
+        self._pages[page] = dict(records)
+        self._pages.move_to_end(page)
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        first = page * PAGE
+        last = min(len(self._ids), first + PAGE) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+
+    def record(self, row: int) -> tuple[Any, ...] | None:
+        """The record shown in ``row``, or None while its page loads (the load is started)."""
+        if not 0 <= row < len(self._ids):
+            return None
+        page = row // PAGE
+        records = self._pages.get(page)
+        if records is not None:
+            found = records.get(int(self._ids[row]))
+            if found is not None:
+                return found
+        if page not in self._loading:
+            self._loading.add(page)
+            self._spawn(self._load_page(page))
+        return None
+
+    def _on_tick(self) -> None:
+        """Once a second: end flashes and let the time-left column count down."""
+        if not self._ids:
+            return
+        now = time.monotonic()
+        self._flash = {i: t for i, t in self._flash.items() if now - t < FLASH_S}
+        # The view repaints only what is visible, however long the range.
+        self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
+
+    # -- the Qt model ------------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 (Qt API)
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 (Qt API)
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section]
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sort_requested.emit(COLUMNS[column][1], order == Qt.SortOrder.AscendingOrder)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        record = self.record(index.row())
+        key = COLUMNS[index.column()][0]
+        if record is None:
+            return "…" if role == Qt.ItemDataRole.DisplayRole and key == "number" else None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(record, key)
+        if role == Qt.ItemDataRole.DecorationRole and key == "severity":
+            return SEVERITY_COLOURS.get(int(record[IDX["severity"]]))
+        if role == Qt.ItemDataRole.BackgroundRole:
+            flashed = self._flash.get(int(record[IDX["id"]]))
+            if flashed is not None and time.monotonic() - flashed < FLASH_S:
+                return QBrush(FLASH_COLOUR)
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and key == "time_left" and self._overdue(record):
+            return QBrush(OVERDUE_COLOUR)
+        if role == Qt.ItemDataRole.ToolTipRole and key in ("number", "category"):
+            return str(record[IDX["title"]])
+        if role == Qt.ItemDataRole.UserRole:
+            return int(record[IDX["id"]])
+        return None
+
+    @staticmethod
+    def _overdue(record: tuple[Any, ...]) -> bool:
+        deadline = record[IDX["deadline"]]
+        return deadline is not None and record[IDX["status"]] != "suspended" and time.time() > float(deadline)
+
+    def _display(self, record: tuple[Any, ...], key: str) -> str:
+        lang = self.language
+        if key == "severity":
+            return ["", self.tr("Red"), self.tr("Orange"), self.tr("Yellow"), self.tr("Blue")][
+                int(record[IDX["severity"]])
+            ]
+        if key == "number":
+            return f"{int(record[IDX['id']]):08d}"
+        if key == "category":
+            category = self.catalog.categories.get(str(record[IDX["category"]]))
+            return category.name.get(lang) if category else str(record[IDX["category"]])
+        if key == "street":
+            street = self.catalog.streets.get(str(record[IDX["street"]]))
+            return street.name.get(lang) if street else str(record[IDX["street"]])
+        if key == "source":
+            source = str(record[IDX["source"]])
+            return self._source_names.get(source, source)
+        if key == "status":
+            status = str(record[IDX["status"]])
+            text = self._status_names.get(status, status)
+            return text + (" ⚑" if record[IDX["supervised"]] else "")
+        if key == "unit":
+            unit = self.catalog.units.get(str(record[IDX["unit"]] or ""))
+            return unit.name.get(lang) if unit else str(record[IDX["unit"]] or "—")
+        if key == "time_left":
+            deadline = record[IDX["deadline"]]
+            if deadline is None:
+                return "—"
+            if record[IDX["status"]] == "suspended":
+                return self.tr("paused")
+            left = float(deadline) - time.time()
+            minutes = int(abs(left) // 60)
+            text = (
+                f"{minutes // 60}:{minutes % 60:02d}"
+                if minutes >= 60
+                else self.tr("%1 min").replace("%1", str(minutes))
+            )
+            return self.tr("OVERDUE %1").replace("%1", text) if left < 0 else text
+        if key == "merged":
+            return str(record[IDX["merged_count"]])
+        if key == "updated":
+            return time.strftime("%m-%d %H:%M:%S", time.localtime(float(record[IDX["updated_at"]])))
+        return ""
+
+
+class IncidentBoard(QWidget):
+    """The board: a filter bar, saved filter presets and the table.
+
+    Attributes down: :attr:`model`; :meth:`set_presets`. Messages up: :attr:`filter_changed`
+    (the filter as a plain dict), :attr:`incident_selected`, :attr:`preset_saved`.
+    """
+
+    filter_changed = Signal(dict)
+    incident_selected = Signal(int)
+    preset_saved = Signal(str, dict)
+
+    def __init__(self, catalog: Catalog, language: str = "zh", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.model = IncidentBoardModel(catalog, language)
+        self.view = QTableView()
+        self.view.setObjectName("incidentTable")
+        self.view.setModel(self.model)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(26)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current)
+        self.model.loaded.connect(self._on_loaded)
+
+        self.status = QComboBox()
+        self.status.setObjectName("statusFilter")
+        self.status.addItem(self.tr("Open incidents"), "open")
+        self.status.addItem(self.tr("All incidents"), "all")
+        for status, name in self.model._status_names.items():
+            self.status.addItem(name, status)
+        self.street = QComboBox()
+        self.street.setObjectName("streetFilter")
+        self.street.addItem(self.tr("All streets"), "")
+        for street in catalog.streets.values():
+            self.street.addItem(street.name.get(language), street.code)
+        self.category = QComboBox()
+        self.category.setObjectName("categoryFilter")
+        self.category.addItem(self.tr("All categories"), "")
+        for category in catalog.categories.values():
+            self.category.addItem(category.name.get(language), category.code)
+        self.severity = QComboBox()
+        self.severity.setObjectName("severityFilter")
+        self.severity.addItem(self.tr("All levels"), 0)
+        for level, name in enumerate([self.tr("Red"), self.tr("Orange"), self.tr("Yellow"), self.tr("Blue")], 1):
+            self.severity.addItem(name, level)
+        self.overdue = QCheckBox(self.tr("Overdue only"))
+        self.overdue.setObjectName("overdueFilter")
+        self.text = QLineEdit()
+        self.text.setObjectName("textFilter")
+        self.text.setPlaceholderText(self.tr("Search number, title, unit"))
+        self.text.setClearButtonEnabled(True)
+        self.presets = QComboBox()
+        self.presets.setObjectName("presets")
+        self.save_preset = QPushButton(self.tr("Save filter"))
+        self.count = QLabel()
+        self.count.setObjectName("boardCount")
+
+        bar = QHBoxLayout()
+        for widget in (self.status, self.street, self.category, self.severity, self.overdue):
+            bar.addWidget(widget)
+        bar.addWidget(self.text, 1)
+        bar.addWidget(self.presets)
+        bar.addWidget(self.save_preset)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.count)
+
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.timeout.connect(self._emit_filter)
+        for combo in (self.status, self.street, self.category, self.severity):
+            combo.currentIndexChanged.connect(self._emit_filter)
+        self.overdue.toggled.connect(self._emit_filter)
+        self.text.textChanged.connect(lambda _text: self._text_timer.start(300))
+        self.presets.activated.connect(self._apply_preset)
+        self.save_preset.clicked.connect(self._save_preset)
+        self._preset_filters: dict[str, dict[str, Any]] = {}
+
+    def current_filter(self) -> dict[str, Any]:
+        """The filter as plain data (also what a preset stores)."""
+        return {
+            "status": self.status.currentData(),
+            "street": self.street.currentData(),
+            "category": self.category.currentData(),
+            "severity": self.severity.currentData(),
+            "overdue": self.overdue.isChecked(),
+            "text": self.text.text().strip(),
+        }
+
+    def set_filter(self, values: Mapping[str, Any]) -> None:
+        for combo, key in (
+            (self.status, "status"),
+            (self.street, "street"),
+            (self.category, "category"),
+            (self.severity, "severity"),
+        ):
+            index = combo.findData(values.get(key))
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, index))
+            combo.blockSignals(False)
+        self.overdue.blockSignals(True)
+        self.overdue.setChecked(bool(values.get("overdue")))
+        self.overdue.blockSignals(False)
+        self.text.blockSignals(True)
+        self.text.setText(str(values.get("text", "")))
+        self.text.blockSignals(False)
+        self._emit_filter()
+
+    def set_presets(self, presets: Mapping[str, Mapping[str, Any]]) -> None:
+        self._preset_filters = {name: dict(values) for name, values in presets.items()}
+        self.presets.clear()
+        self.presets.addItem(self.tr("Presets…"), "")
+        for name in sorted(presets):
+            self.presets.addItem(name, name)
+
+    def select_incident(self, incident_id: int) -> bool:
+        row = self.model.row_of(incident_id)
+        if row is None:
+            return False
+        self.view.selectRow(row)
+        self.view.scrollTo(self.model.index(row, 0))
+        return True
+
+    def _emit_filter(self) -> None:
+        self.filter_changed.emit(self.current_filter())
+
+    def _apply_preset(self, index: int) -> None:
+        name = self.presets.itemData(index)
+        if name and name in self._preset_filters:
+            self.set_filter(self._preset_filters[name])
+
+    def _save_preset(self) -> None:
+        name, ok = QInputDialog.getText(self, self.tr("Save filter"), self.tr("Name of the preset"))
+        if ok and name.strip():
+            self.preset_saved.emit(name.strip(), self.current_filter())
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        incident_id = self.model.incident_id(current.row())
+        if incident_id is not None:
+            self.incident_selected.emit(incident_id)
+
+    def _on_loaded(self, count: int) -> None:
+        self.count.setText(self.tr("%n incidents", "", count))
