@@ -3,7 +3,7 @@ watermark; it knows nothing of the network or the database."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
 
 from widgets.common.status import ConsoleStatusBar
@@ -21,6 +21,8 @@ class ScreenWindow(QMainWindow):
         self.setStatusBar(self.status)
         self._watermark_text = watermark
         self.watermark: Watermark | None = None
+        #: The dock layout the profile starts with, for "reset layout".
+        self.default_state: QByteArray | None = None
 
     def set_content(self, widget: QWidget) -> None:
         self.setCentralWidget(widget)
