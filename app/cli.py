@@ -164,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", type=Path, default=None, help="write one PNG per screen into this folder")
     p.add_argument("--quit-after", type=float, default=None, help="quit after this many seconds")
     p.add_argument("--memory-keyring", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--profile",
+        choices=["district", "street", "field", "trainer"],
+        default=None,
+        help="workspace profile (default: by role)",
+    )
     p.set_defaults(func=_cmd_console)
 
     p = sub.add_parser("setup-data", help="build derived data (translations); fast when up to date")

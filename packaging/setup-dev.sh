@@ -27,6 +27,7 @@ DEB_PACKAGES="
     fonts-noto-cjk
     postgresql
     gnome-keyring dbus
+    libpulse0
 "
 
 say() { printf 'setup-dev: %s\n' "$*"; }

@@ -31,6 +31,7 @@ class ConsoleOptions:
     screenshot_dir: Path | None = None
     quit_after: float | None = None
     memory_keyring: bool = False
+    profile: str | None = None
 
 
 def default_cache_dir() -> Path:
@@ -61,6 +62,7 @@ def main(args: argparse.Namespace) -> int:
         screenshot_dir=args.screenshot,
         quit_after=args.quit_after,
         memory_keyring=args.memory_keyring,
+        profile=args.profile,
     )
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

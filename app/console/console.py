@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QVBoxLayout, QWidget
 
 from app.console.app import ConsoleOptions, cache_path, grab_screens
-from app.console.window import ScreenWindow, board_and_detail, placeholder
-from app.domain.model import Action
+from app.console.window import ScreenWindow, placeholder
+from app.console.workspace import PROFILES, ROLE_PROFILES, Workspace
+from app.domain.model import OPEN_STATUSES, Action, Severity, Status
 from app.domain.permissions import Principal, Role
+from app.domain.records import IDX
+from app.services.board import ALL_STATUSES, BoardFilter, BoardService, BoardSort
 from app.services.events import (
     CommandSettled,
     ConnectionChanged,
+    ConnectionState,
     Event,
     IncidentsChanged,
     OutboxChanged,
@@ -25,10 +30,14 @@ from app.services.sync import SyncService
 from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
 from comms.client import AuthError, LoginResult, ServerUnreachable, login
+from widgets.common.alerts import Alert, AlertPanel
 from widgets.common.login import LoginDialog
+from widgets.incidents.board import IncidentBoard
 from widgets.incidents.detail import IncidentDetail
 
 log = logging.getLogger(__name__)
+
+OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
 
 ROLE_NAMES_ZH = {
     "district_officer": "区城运中心值班员",
@@ -52,6 +61,22 @@ class Console(QObject):
         self.sync: SyncService | None = None
         self.detail: IncidentDetail | None = None
         self._quit = asyncio.Event()
+        self._alerted: set[int] = set()
+        # The board and the alerts need no signed-in person; they are made before sign-in.
+        self.board = IncidentBoard(self.catalog, options.language)
+        self.board.filter_changed.connect(self._on_filter)
+        self.board.model.sort_requested.connect(self._on_sort)
+        self.board.incident_selected.connect(lambda incident_id: self._spawn(self.show_incident(incident_id)))
+        self.board.preset_saved.connect(lambda name, values: self._spawn(self._save_preset(name, values)))
+        self.alerts = AlertPanel()
+        self.alerts.open_incident.connect(lambda incident_id: self._spawn(self.show_incident(incident_id)))
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.timeout.connect(lambda: self._spawn(self._update_counts()))
+        self._filter = BoardFilter()
+        self._sort = BoardSort()
+        # Alerts are for what happens while the operator watches, not for the first snapshot.
+        self._snapshot_done = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- sign-in ---------------------------------------------------------------------------------
@@ -125,6 +150,8 @@ class Console(QObject):
         """Stop syncing, close the cache and the windows."""
         for task in list(self._tasks):
             task.cancel()
+        self.board.model.stop()
+        self._counts_timer.stop()
         if self.sync is not None:
             await self.sync.stop()
             self.sync.cache.close()
@@ -134,28 +161,105 @@ class Console(QObject):
         self.windows.clear()
 
     def _build_windows(self, principal: Principal) -> None:
+        assert self.sync is not None
         role = ROLE_NAMES_ZH.get(principal.role.value, principal.role.value)
         watermark = f"{principal.display_name or principal.name} ({principal.name})"
-        main = ScreenWindow("incidents", self.tr("CityOps Console — incidents"), watermark)
+        self.board_service = BoardService(self.sync)
         self.detail = IncidentDetail(self.catalog, principal, self.options.language)
         self.detail.action_requested.connect(self._on_action)
-        board = placeholder(self.tr("Incident board"))
-        main.set_content(board_and_detail(board, self.detail))
-        main.status.set_user(f"{principal.display_name or principal.name} · {role}")
-        main.status.conflicts_requested.connect(self._show_conflicts)
-        main.resize(1600, 900)
-        main.show()
-        self.windows.append(main)
+        profile = PROFILES[self.options.profile or ROLE_PROFILES.get(principal.role.value, "street")]
+        self.workspace = Workspace(
+            profile,
+            self._make_panel,
+            self.options.cache_dir / "workspace.ini",
+            self.tr("CityOps Console — %1").replace("%1", principal.display_name or principal.name),
+            watermark,
+        )
+        self.windows = self.workspace.build()
+        for window in self.windows:
+            window.status.set_user(f"{principal.display_name or principal.name} · {role}")
+            window.status.conflicts_requested.connect(self._show_conflicts)
+        self._apply_board_query()
+        self._spawn(self._load_presets())
+
+    def _make_panel(self, name: str) -> tuple[str, QWidget]:
+        if name == "board":
+            panel = QWidget()
+            layout = QVBoxLayout(panel)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(self.alerts)
+            layout.addWidget(self.board, 1)
+            self.alerts.setMaximumHeight(160)
+            return self.tr("Incidents"), panel
+        if name == "detail":
+            assert self.detail is not None
+            return self.tr("Incident detail"), self.detail
+        planned = {
+            "map": (self.tr("Map"), self.tr("Map of Putuo in 2D and 3D — coming with the map release")),
+            "video": (self.tr("Video wall"), self.tr("Live cameras — coming with the video wall release")),
+            "vitals": (
+                self.tr("Vital signs"),
+                self.tr("The district's vital signs — coming with the dashboard release"),
+            ),
+            "drill": (self.tr("Drill"), self.tr("Drill recording and playback — coming with the training release")),
+        }
+        title, text = planned[name]
+        return title, placeholder(text)
+
+    # -- the board ---------------------------------------------------------------------------------
+    def _apply_board_query(self) -> None:
+        board_filter, sort = self._filter, self._sort
+        self.board.model.set_queries(lambda: self.board_service.ids(board_filter, sort), self.board_service.rows)
+
+    def _on_filter(self, values: dict[str, Any]) -> None:
+        self._filter = board_filter(values)
+        self._apply_board_query()
+
+    def _on_sort(self, column: str, ascending: bool) -> None:
+        self._sort = BoardSort(column=column, ascending=ascending)  # type: ignore[arg-type]
+        self._apply_board_query()
+
+    async def _load_presets(self) -> None:
+        presets = await self.board_service.presets()
+        self.board.set_presets({name: filter_values(saved) for name, (saved, _sort) in presets.items()})
+
+    async def _save_preset(self, name: str, values: dict[str, Any]) -> None:
+        await self.board_service.save_preset(name, board_filter(values), self._sort)
+        await self._load_presets()
+
+    async def _update_counts(self) -> None:
+        counts = await self.board_service.counts()
+        for window in self.windows:
+            window.status.set_overdue(counts.overdue)
+
+    async def _alert_new(self, ids: frozenset[int]) -> None:
+        """A new red or orange incident raises an alert, once."""
+        fresh = [i for i in ids if i not in self._alerted]
+        if not fresh:
+            return
+        for record in (await self.board_service.rows(fresh)).values():
+            incident_id, severity, status = record[IDX["id"]], record[IDX["severity"]], record[IDX["status"]]
+            assert isinstance(incident_id, int) and isinstance(severity, int)
+            if severity <= 2 and status in OPEN_VALUES and incident_id not in self._alerted:
+                self._alerted.add(incident_id)
+                self.alerts.raise_alert(Alert(incident_id, severity, str(record[IDX["title"]]), time.time()))
 
     # -- events from the services ------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ConnectionChanged):
+            if event.state is ConnectionState.ONLINE:
+                self._snapshot_done = True
             for window in self.windows:
                 window.status.set_connection(event.state.value, event.detail, event.last_sync_at)
         elif isinstance(event, OutboxChanged):
             for window in self.windows:
                 window.status.set_outbox(event.size, event.conflicts)
         elif isinstance(event, IncidentsChanged):
+            self.board.model.changed(event.ids, event.reset)
+            if not self._counts_timer.isActive():
+                self._counts_timer.start(500)
+            if self._snapshot_done and not event.reset:
+                self._spawn(self._alert_new(event.ids))
             shown = self.detail.incident if self.detail else None
             if shown is not None and (event.reset or shown.id in event.ids):
                 self._spawn(self._refresh_detail(shown.id))
@@ -163,7 +267,9 @@ class Console(QObject):
             log.info("command %s rejected: %s", event.key, event.reason)
 
     async def show_incident(self, incident_id: int) -> None:
+        """Show an incident in the detail panel and bring the panel forward."""
         await self._refresh_detail(incident_id)
+        self.workspace.show_panel("detail")
 
     async def _refresh_detail(self, incident_id: int) -> None:
         assert self.sync is not None and self.detail is not None
@@ -175,7 +281,13 @@ class Console(QObject):
 
     async def _act(self, incident_id: int, action: Action, note: str, unit: str | None, target: int | None) -> None:
         assert self.sync is not None and self.detail is not None
-        receipt = await self.sync.submit(incident_id, action, note, unit=unit, target_id=target)
+        try:
+            receipt = await self.sync.submit(incident_id, action, note, unit=unit, target_id=target)
+        except Exception as exc:  # a broken cache must not leave the operator guessing
+            log.exception("action %s on %d failed", action.value, incident_id)
+            reason = self.tr("the console could not record the action: %1").replace("%1", str(exc))
+            self.detail.show_outcome("rejected", reason)
+            return
         if receipt.state == "refused":
             self.detail.show_outcome("rejected", receipt.reason)
             return
@@ -209,6 +321,62 @@ class Console(QObject):
         self._quit.set()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coroutine)
+        loop = _current_loop()
+        if loop is None:  # the console is closing: nothing more to do
+            coroutine.close()
+            return
+        task = loop.create_task(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("console task failed", exc_info=task.exception())
+
+
+def board_filter(values: dict[str, Any]) -> BoardFilter:
+    """The board query's filter for the filter bar's values."""
+    status = str(values.get("status") or "open")
+    statuses = frozenset() if status == "open" else ALL_STATUSES if status == "all" else frozenset({Status(status)})
+    severity = int(values.get("severity") or 0)
+    return BoardFilter(
+        statuses=statuses,
+        streets=frozenset({values["street"]}) if values.get("street") else frozenset(),
+        categories=frozenset({values["category"]}) if values.get("category") else frozenset(),
+        severities=frozenset({Severity(severity)}) if severity else frozenset(),
+        overdue_only=bool(values.get("overdue")),
+        text=str(values.get("text") or ""),
+    )
+
+
+def filter_values(saved: BoardFilter) -> dict[str, Any]:
+    """The filter bar's values for a saved filter (the bar shows one value per dimension)."""
+    if not saved.statuses:
+        status = "open"
+    elif saved.statuses == ALL_STATUSES:
+        status = "all"
+    else:
+        status = sorted(saved.statuses)[0].value
+    return {
+        "status": status,
+        "street": min(saved.streets, default=""),
+        "category": min(saved.categories, default=""),
+        "severity": int(min(saved.severities, default=0)),
+        "overdue": saved.overdue_only,
+        "text": saved.text,
+    }
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop to run a task on: the running one, else the one set for this thread (a Qt
+    signal may arrive between two runs of the loop, as in tests), unless it is closed."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return None
+    return None if loop.is_closed() else loop

@@ -103,7 +103,7 @@ class Workspace:
         screens = screens if screens is not None else QGuiApplication.screens()
         self.compact = (len(screens) <= 1 and self.profile.screens > 1) or self.profile.touch
         if self.compact:
-            self._build_compact()
+            self._build_compact(screens)
         else:
             self._build_windows(screens)
         self.restore()
@@ -111,8 +111,11 @@ class Workspace:
             window.show()
         return self.windows
 
-    def _build_compact(self) -> None:
+    def _build_compact(self, screens: list[QScreen]) -> None:
         window = ScreenWindow("screen0", self.window_title, self.watermark)
+        if screens:
+            window.setScreen(screens[0])
+            window.setGeometry(screens[0].availableGeometry())
         tabs = QTabWidget()
         tabs.setObjectName("compactTabs")
         tabs.setDocumentMode(True)
@@ -155,6 +158,21 @@ class Workspace:
             self.panels[spec.name] = widget
         for window in self.windows:
             window.default_state = window.saveState()
+
+    def show_panel(self, name: str) -> None:
+        """Bring a panel to the front: its tab in the compact layout, its dock otherwise."""
+        widget = self.panels.get(name)
+        if widget is None:
+            return
+        if self.compact:
+            tabs = self.windows[0].centralWidget()
+            if isinstance(tabs, QTabWidget):
+                tabs.setCurrentWidget(widget)
+        else:
+            dock = self.docks.get(name)
+            if dock is not None:
+                dock.show()
+                dock.raise_()
 
     # -- layout per workstation ---------------------------------------------------------------------
     def _key(self, window: ScreenWindow) -> str:

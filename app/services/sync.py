@@ -161,8 +161,12 @@ class SyncService:
             self._checkpoints = None
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # e.g. websockets failing to clean up a connect cut short
+                log.debug("the sync task ended with an error while stopping", exc_info=True)
             self._task = None
         self._db.shutdown(wait=True)
 

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from sqlalchemy import (
@@ -42,7 +42,7 @@ from sqlalchemy import (
     event,
 )
 
-from app.domain.model import Incident
+from app.domain.model import OPEN_STATUSES, Incident, Status
 from app.domain.records import FIELDS, Record, from_record, to_record
 from app.storage.schema import incidents_table
 from comms.protocol.messages import Command
@@ -108,6 +108,15 @@ _SHADOW_UPSERT_NEWER = (
     + ", ".join(f"{f}=excluded.{f}" for f in FIELDS if f != "id")
     + " WHERE excluded.seq >= shadow.seq"
 )
+#: The rows of the open incidents, as literal terms: a query can use a partial index only when its
+#: WHERE clause repeats the index's own terms (bound parameters would not do).
+OPEN_PREDICATE: Final = " AND ".join(f"status <> '{s.value}'" for s in sorted(set(Status) - OPEN_STATUSES))
+#: The console's own indexes, for the incident board (:mod:`app.services.board`); the server
+#: has no use for them (so they are not in the shared schema). ``ix_board_open``: the open
+#: incidents in deadline order, covering the board's filters and its usual sorts, so that the
+#: default board (open incidents by deadline) is read in order from the index alone. Partial,
+#: because a console's cache is mostly closed incidents: it costs little to build and to keep.
+BOARD_INDEXES: Final = (("ix_board_open", "deadline, status, severity, street, category, updated_at", OPEN_PREDICATE),)
 _command_encoder = msgspec.json.Encoder()
 _command_decoder = msgspec.json.Decoder(Command)
 
@@ -147,11 +156,23 @@ def create_replica(path: Path, indexes: bool = True) -> None:
     indexes."""
     engine = create_engine(f"sqlite:///{path}")
     replica_metadata.create_all(engine)
-    if not indexes:
-        with engine.begin() as conn:
+    with engine.begin() as conn:
+        if indexes:
+            for statement in board_index_statements():
+                conn.exec_driver_sql(statement)
+        else:
             for index in incidents.indexes:
                 conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
     engine.dispose()
+
+
+def board_index_statements(schema: str = "") -> list[str]:
+    """The statements that create the board's indexes where they are missing; ``schema`` is
+    the prefix of an attached database (``"replica."``) or empty."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS {schema}{name} ON incidents ({columns}) WHERE {where}"
+        for name, columns, where in BOARD_INDEXES
+    ]
 
 
 def _boot_id() -> str:
@@ -204,6 +225,9 @@ class ConsoleCache:
         with self._tx() as cur:
             session = f"open:{_boot_id()}"
             cur.execute("INSERT OR REPLACE INTO replica_meta (key, value) VALUES ('session', ?)", (session,))
+            # A replica made before the board's indexes existed gets them once, here.
+            for statement in board_index_statements("replica."):
+                cur.execute(statement)
         self._builder: sqlite3.Connection | None = None
         self._builder_path = self.replica.with_name(self.replica.name + ".new")
 
@@ -308,6 +332,8 @@ class ConsoleCache:
         for index in incidents.indexes:
             columns = ", ".join(c.name for c in index.columns)
             builder.execute(f"CREATE INDEX {index.name} ON incidents ({columns})")
+        for statement in board_index_statements():
+            builder.execute(statement)
         builder.executemany(
             "INSERT OR REPLACE INTO replica_meta (key, value) VALUES (?, ?)",
             [("last_seq", str(seq)), ("last_sync_at", str(time.time()))],

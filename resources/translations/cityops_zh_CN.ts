@@ -2,39 +2,115 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>AlertPanel</name>
+    <message>
+        <location filename="../../widgets/common/alerts.py" line="100"/>
+        <source>Acknowledge</source>
+        <translation>确认</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/alerts.py" line="103"/>
+        <source>Acknowledge all</source>
+        <translation>全部确认</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/alerts.py" line="105"/>
+        <location filename="../../widgets/common/alerts.py" line="149"/>
+        <source>Mute</source>
+        <translation>静音</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/alerts.py" line="149"/>
+        <source>Sound off</source>
+        <translation>已静音</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/common/alerts.py" line="153"/>
+        <source>Alerts to acknowledge: %n</source>
+        <translation>
+            <numerusform>待确认告警：%n</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>Console</name>
     <message>
-        <location filename="../../app/console/console.py" line="70"/>
+        <location filename="../../app/console/console.py" line="82"/>
         <source>Sign-in refused: %1</source>
         <translation>登录被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="72"/>
+        <location filename="../../app/console/console.py" line="84"/>
         <source>Server unreachable: %1</source>
         <translation>无法连接服务器：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="119"/>
-        <source>CityOps Console — incidents</source>
-        <translation>一网统管指挥台 — 事件</translation>
+        <location filename="../../app/console/console.py" line="167"/>
+        <source>CityOps Console — %1</source>
+        <translation>一网统管指挥台 — %1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="122"/>
-        <source>Incident board</source>
-        <translation>事件列表</translation>
+        <location filename="../../app/console/console.py" line="190"/>
+        <source>Incidents</source>
+        <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="163"/>
+        <location filename="../../app/console/console.py" line="193"/>
+        <source>Incident detail</source>
+        <translation>事件详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="195"/>
+        <source>Map</source>
+        <translation>地图</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="195"/>
+        <source>Map of Putuo in 2D and 3D — coming with the map release</source>
+        <translation>普陀区二维/三维地图 — 将在地图版本中提供</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="196"/>
+        <source>Video wall</source>
+        <translation>视频墙</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="196"/>
+        <source>Live cameras — coming with the video wall release</source>
+        <translation>实时视频 — 将在视频墙版本中提供</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="198"/>
+        <source>Vital signs</source>
+        <translation>数字体征</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="199"/>
+        <source>The district&apos;s vital signs — coming with the dashboard release</source>
+        <translation>城市数字体征 — 将在体征大屏版本中提供</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="201"/>
+        <source>Drill</source>
+        <translation>演练</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="201"/>
+        <source>Drill recording and playback — coming with the training release</source>
+        <translation>演练录制与回放 — 将在演练版本中提供</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="284"/>
         <source>the command waits in the outbox and is sent on reconnect</source>
         <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="178"/>
+        <location filename="../../app/console/console.py" line="299"/>
         <source>Conflict inbox</source>
         <translation>冲突收件箱</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="178"/>
+        <location filename="../../app/console/console.py" line="299"/>
         <source>No conflicts.</source>
         <translation>没有冲突。</translation>
     </message>
@@ -96,6 +172,251 @@
         <location filename="../../widgets/common/status.py" line="94"/>
         <source>Last sync: %1</source>
         <translation>最近同步：%1</translation>
+    </message>
+</context>
+<context>
+    <name>IncidentBoard</name>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="349"/>
+        <source>Open incidents</source>
+        <translation>未结事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="350"/>
+        <source>All incidents</source>
+        <translation>全部事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="355"/>
+        <source>All streets</source>
+        <translation>全部街镇</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="360"/>
+        <source>All categories</source>
+        <translation>全部类别</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="365"/>
+        <source>All levels</source>
+        <translation>全部等级</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <source>Red</source>
+        <translation>红色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <source>Orange</source>
+        <translation>橙色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <source>Yellow</source>
+        <translation>黄色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <source>Blue</source>
+        <translation>蓝色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="368"/>
+        <source>Overdue only</source>
+        <translation>仅超时</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="372"/>
+        <source>Search number, title, unit</source>
+        <translation>搜索编号、标题、单位</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="376"/>
+        <location filename="../../widgets/incidents/board.py" line="457"/>
+        <source>Save filter</source>
+        <translation>保存筛选</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="436"/>
+        <source>Presets…</source>
+        <translation>筛选方案…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="457"/>
+        <source>Name of the preset</source>
+        <translation>方案名称</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/incidents/board.py" line="467"/>
+        <source>%n incidents</source>
+        <translation>
+            <numerusform>共 %n 件</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>IncidentBoardModel</name>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="94"/>
+        <source>Level</source>
+        <extracomment>Records fetched per page, and pages kept. Seconds a new or changed row stays highlighted. (key, record field it sorts by)</extracomment>
+        <translation>等级</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="95"/>
+        <source>Number</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="96"/>
+        <source>Category</source>
+        <translation>事项类别</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="97"/>
+        <source>Street</source>
+        <translation>街镇</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="98"/>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="99"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="100"/>
+        <source>Unit</source>
+        <translation>处置单位</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="101"/>
+        <source>Time left</source>
+        <translation>剩余时限</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="102"/>
+        <source>Reports</source>
+        <translation>上报数</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="103"/>
+        <source>Last change</source>
+        <translation>最近更新</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="106"/>
+        <source>Reported</source>
+        <translation>已上报</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="107"/>
+        <source>Registered</source>
+        <translation>已立案</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="108"/>
+        <source>Dispatched</source>
+        <translation>已派遣</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="109"/>
+        <source>Handling</source>
+        <translation>处置中</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="110"/>
+        <source>Handled</source>
+        <translation>已处置</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="111"/>
+        <source>Closed</source>
+        <translation>已结案</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="112"/>
+        <source>Suspended</source>
+        <translation>已挂起</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="113"/>
+        <source>Invalid</source>
+        <translation>作废</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="114"/>
+        <source>Merged</source>
+        <translation>已合并</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="117"/>
+        <source>Sensor</source>
+        <translation>物联感知</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="118"/>
+        <source>AI video</source>
+        <translation>AI视频</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="119"/>
+        <source>12345 hotline</source>
+        <translation>12345热线</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="120"/>
+        <source>Patrol</source>
+        <translation>网格巡查</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="121"/>
+        <source>Citizen</source>
+        <translation>市民上报</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="122"/>
+        <source>Console</source>
+        <translation>指挥台</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="274"/>
+        <source>Red</source>
+        <translation>红色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="274"/>
+        <source>Orange</source>
+        <translation>橙色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="274"/>
+        <source>Yellow</source>
+        <translation>黄色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="274"/>
+        <source>Blue</source>
+        <translation>蓝色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="300"/>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="306"/>
+        <source>%1 min</source>
+        <translation>%1 分钟</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/board.py" line="308"/>
+        <source>OVERDUE %1</source>
+        <translation>超时 %1</translation>
     </message>
 </context>
 <context>

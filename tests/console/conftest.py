@@ -52,20 +52,19 @@ class Loop:
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
         return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout * timeout_scale()))
 
-    def until(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
-        async def wait() -> None:
-            deadline = time.monotonic() + timeout * timeout_scale()
-            while True:
-                value = predicate()
-                if asyncio.iscoroutine(value):
-                    value = await value
-                if value:
-                    return
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"timed out waiting for {what}")
-                await asyncio.sleep(0.02)
 
-        self.run(wait(), timeout + 5)
+async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
+    """Wait (on the running loop) until ``predicate()`` is true; it may return an awaitable."""
+    deadline = time.monotonic() + timeout * timeout_scale()
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
+        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -89,3 +88,29 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     store.close()
     with running_server(data_dir) as process:
         yield process
+
+
+@pytest.fixture
+def consoles(server: ServerProcess, qloop: Loop, tmp_path: Path) -> Iterator[Callable[[str], Any]]:
+    """Async factory: ``await consoles("officer")`` → a started console signed in as that user;
+    all are stopped at the end, whatever the test did. Tests run their whole scenario in one
+    ``qloop.run(...)``: the loop must keep running while consoles talk to the server."""
+    from app.console.app import ConsoleOptions
+    from app.console.console import Console
+
+    started: list[Console] = []
+
+    async def make(user: str) -> Console:
+        options = ConsoleOptions(server=server.url, cache_dir=tmp_path / f"cache-{user}", user=user, password=PASSWORD)
+        console = Console(options)
+        started.append(console)
+        assert await console.start()
+        return console
+
+    yield make
+
+    async def stop_all() -> None:
+        for console in started:
+            await console.stop()
+
+    qloop.run(stop_all())

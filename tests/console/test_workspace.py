@@ -12,7 +12,16 @@ import textwrap
 from pathlib import Path
 
 SCREENS = [
-    {"name": name, "x": 1920 * i, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}
+    {
+        "name": name,
+        "x": 1920 * i,
+        "y": 0,
+        "width": 1920,
+        "height": 1080,
+        "logicalDpi": 96,
+        "logicalBaseDpi": 96,
+        "dpr": 1,
+    }
     for i, name in enumerate(["A", "B", "C", "D"])
 ]
 

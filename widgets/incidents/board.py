@@ -159,8 +159,19 @@ class IncidentBoardModel(QAbstractTableModel):
         return self._row_of.get(incident_id)
 
     # -- loading ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop the timers and the loads in flight (the console is closing)."""
+        self._tick.stop()
+        self._refresh_timer.stop()
+        for task in list(self._tasks):
+            task.cancel()
+
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coroutine)
+        loop = _current_loop()
+        if loop is None:  # no loop any more (closing): nothing to load for
+            coroutine.close()
+            return
+        task = loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -336,7 +347,10 @@ class IncidentBoard(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(26)
-        self.view.horizontalHeader().setStretchLastSection(True)
+        header = self.view.horizontalHeader()
+        header.setStretchLastSection(True)
+        for column, width in enumerate((80, 90, 150, 110, 90, 90, 150, 140, 50, 130)):
+            header.resizeSection(column, width)
         self.view.setAlternatingRowColors(True)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         self.model.loaded.connect(self._on_loaded)
@@ -462,3 +476,17 @@ class IncidentBoard(QWidget):
 
     def _on_loaded(self, count: int) -> None:
         self.count.setText(self.tr("%n incidents", "", count))
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop to run a task on: the running one, else the one set for this thread (a Qt
+    signal may arrive between two runs of the loop, as in tests), unless it is closed."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return None
+    return None if loop.is_closed() else loop
