@@ -151,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--rate", type=float, default=3.0)
     p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0: until interrupted)")
-    p.add_argument("--headless", action="store_true", help="no window (the console comes with the next release)")
+    p.add_argument("--headless", action="store_true", help="Qt offscreen unless QT_QPA_PLATFORM is set")
+    p.add_argument("--screenshot", type=Path, default=None, help="the console writes one PNG per screen here")
+    p.add_argument("--quit-after", type=float, default=None, help="quit after this many seconds")
+    p.add_argument("--language", default="zh", choices=["zh", "en"])
+    p.add_argument("--feed", action="store_true", help="the text change feed instead of the console")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("console", help="the operator console")

@@ -1,6 +1,6 @@
 """``cityops demo``: the whole system on the embedded default in one command — a server on a
-SQLite file, one demo user per role, the simulator, and a live client (the text feed until the
-console lands)."""
+SQLite file, one demo user per role, the simulator, and the console signed in as the district
+officer (or, with ``--feed``, the text change feed)."""
 
 from __future__ import annotations
 
@@ -109,22 +109,24 @@ def main(args: argparse.Namespace) -> int:
                 env=env,
             )
         )
-        feed = subprocess.Popen(
-            _cityops(
-                "feed",
-                "--server",
-                url,
-                "--user",
-                "officer",
-                "--password-stdin",
-                "--cache",
-                str(data_dir / "feed-cache.db"),
-                "--duration",
-                str(args.duration),
-            ),
-            stdin=subprocess.PIPE,
-            env=env,
-        )
+        if args.feed:
+            client = _cityops(
+                "feed", "--server", url, "--user", "officer", "--password-stdin",
+                "--cache", str(data_dir / "feed-cache.db"), "--duration", str(args.duration),
+            )  # fmt: skip
+        else:
+            client = _cityops(
+                "console", "--server", url, "--user", "officer", "--password-stdin",
+                "--cache-dir", str(data_dir / "console"), "--language", args.language,
+            )  # fmt: skip
+            if args.headless:
+                client.append("--headless")
+            if args.screenshot:
+                client += ["--screenshot", str(args.screenshot)]
+            quit_after = args.quit_after or (args.duration if args.duration > 0 else None)
+            if quit_after:
+                client += ["--quit-after", str(quit_after)]
+        feed = subprocess.Popen(client, stdin=subprocess.PIPE, env=env)
         procs.append(feed)
         assert feed.stdin is not None
         feed.stdin.write((DEMO_PASSWORD + "\n").encode())
