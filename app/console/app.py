@@ -15,6 +15,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.console.qt import choose_font, install_translations
 
@@ -32,6 +33,10 @@ class ConsoleOptions:
     quit_after: float | None = None
     memory_keyring: bool = False
     profile: str | None = None
+    remember: bool = False
+    """With ``user`` and ``password`` given: remember them as the dialog's "remember me" does."""
+    keyring: Any = None
+    """A keyring backend to use instead of the system's (tests; ``--memory-keyring``)."""
 
 
 def default_cache_dir() -> Path:
@@ -64,9 +69,16 @@ def main(args: argparse.Namespace) -> int:
         memory_keyring=args.memory_keyring,
         profile=args.profile,
     )
+    if options.memory_keyring:
+        from comms.credentials import MemoryKeyring
+
+        options.keyring = MemoryKeyring()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("CityOps Console")
+    # The console decides when to quit (the last workspace window closed), not Qt: the sign-in
+    # dialog closing before the workspace opens must not end the event loop.
+    app.setQuitOnLastWindowClosed(False)
     app.setOrganizationName("CityOps")
     choose_font(app)
     install_translations(app, options.language)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import Coroutine
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
+import msgspec
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QVBoxLayout, QWidget
 
@@ -30,6 +33,7 @@ from app.services.sync import SyncService
 from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
 from comms.client import AuthError, LoginResult, ServerUnreachable, login
+from comms.credentials import CredentialStore, CredentialStoreUnavailable
 from widgets.common.alerts import Alert, AlertPanel
 from widgets.common.login import LoginDialog
 from widgets.incidents.board import IncidentBoard
@@ -38,6 +42,8 @@ from widgets.incidents.detail import IncidentDetail
 log = logging.getLogger(__name__)
 
 OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
+T = TypeVar("T")
+PRINCIPAL_KEY = "principal"
 
 ROLE_NAMES_ZH = {
     "district_officer": "区城运中心值班员",
@@ -62,6 +68,11 @@ class Console(QObject):
         self.detail: IncidentDetail | None = None
         self._quit = asyncio.Event()
         self._alerted: set[int] = set()
+        self.credentials = CredentialStore(options.keyring)
+        self._keyring_warned = False
+        self._password: str | None = None
+        #: Whether this session started from the cache with the server unreachable.
+        self.offline_start = False
         # The board and the alerts need no signed-in person; they are made before sign-in.
         self.board = IncidentBoard(self.catalog, options.language)
         self.board.filter_changed.connect(self._on_filter)
@@ -81,16 +92,19 @@ class Console(QObject):
 
     # -- sign-in ---------------------------------------------------------------------------------
     async def sign_in(self) -> LoginResult | None:
-        """Credentials from the command line, or the dialog until they are accepted."""
+        """Credentials from the command line, or the dialog until they are accepted. With the
+        server unreachable, a user whose credentials this workstation remembers starts offline
+        from the cache."""
         if self.options.user and self.options.password:
-            return await login(self.options.server, self.options.user, self.options.password)
-        dialog = LoginDialog(self.options.server, self.options.user or "")
+            return await self._authenticate(self.options.user, self.options.password, self.options.remember)
+        last = await self._keyring(self.credentials.async_last_user(self.options.server))
+        dialog = LoginDialog(self.options.server, self.options.user or last or "")
         result: asyncio.Future[LoginResult | None] = asyncio.get_running_loop().create_future()
 
-        def submitted(user: str, password: str, _remember: bool) -> None:
+        def submitted(user: str, password: str, remember: bool) -> None:
             async def attempt() -> None:
                 try:
-                    session = await login(self.options.server, user, password)
+                    session = await self._authenticate(user, password, remember)
                 except AuthError as exc:
                     dialog.show_error(self.tr("Sign-in refused: %1").replace("%1", str(exc)))
                 except ServerUnreachable as exc:
@@ -102,15 +116,68 @@ class Console(QObject):
 
             self._spawn(attempt())
 
-        dialog.submitted.connect(submitted)
-
         def cancelled() -> None:
             if not result.done():
                 result.set_result(None)
 
+        dialog.submitted.connect(submitted)
         dialog.rejected.connect(cancelled)
         dialog.show()
         return await result
+
+    async def _authenticate(self, user: str, password: str, remember: bool) -> LoginResult:
+        """Sign in at the server and remember the session in the OS keyring; offline, accept
+        the credentials this workstation remembers."""
+        server = self.options.server
+        try:
+            session = await login(server, user, password)
+        except ServerUnreachable:
+            stored = await self._keyring(self.credentials.async_load(server, user))
+            principal = await asyncio.to_thread(stored_principal, self.options.cache_dir, server, user)
+            if stored is None or stored.password is None or principal is None:
+                raise
+            if not hmac.compare_digest(stored.password, password):
+                raise AuthError("wrong user name or password") from None
+            self.offline_start = True
+            log.warning("server unreachable: %s starts offline from the cache", user)
+            return LoginResult(
+                token=stored.token,
+                expires_at=stored.expires_at,
+                user=principal.name,
+                role=principal.role.value,
+                street=principal.street,
+                field=principal.field,
+                display_name=principal.display_name,
+            )
+        keep = password if remember else None
+        if not remember:
+            existing = await self._keyring(self.credentials.async_load(server, user))
+            keep = existing.password if existing is not None and existing.password == password else None
+        await self._keyring(self.credentials.async_save(server, user, session.token, session.expires_at, keep))
+        self._password = password
+        return session
+
+    async def _keyring(self, call: Coroutine[Any, Any, T]) -> T | None:
+        """A keyring call that reports, once, when there is no keyring, and carries on."""
+        try:
+            return await call
+        except CredentialStoreUnavailable as exc:
+            if not self._keyring_warned:
+                self._keyring_warned = True
+                log.warning("%s", exc)
+            return None
+
+    async def _relogin(self) -> str:
+        """A new token when the server refused the old one (it expired), from the password of
+        this session."""
+        assert self.sync is not None
+        if not self._password:
+            raise AuthError("the session expired; sign in again")
+        session = await login(self.options.server, self.sync.principal.name, self._password)
+        await self._keyring(
+            self.credentials.async_save(self.options.server, session.user, session.token, session.expires_at, None)
+        )
+        return session.token
 
     # -- the session -------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -138,8 +205,15 @@ class Console(QObject):
             return False
         principal = Principal(session.user, Role(session.role), session.street, session.field, session.display_name)
         self.cache = ConsoleCache(cache_path(self.options.cache_dir, self.options.server, session.user))
+        await asyncio.to_thread(remember_principal, self.cache, principal)
         self.sync = SyncService(
-            self.options.server, session.token, principal, self.cache, self.catalog, client_name="console"
+            self.options.server,
+            session.token,
+            principal,
+            self.cache,
+            self.catalog,
+            client_name="console",
+            relogin=self._relogin,
         )
         self.sync.store.subscribe(self._on_event)
         self._build_windows(principal)
@@ -380,3 +454,26 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
     except RuntimeError:
         return None
     return None if loop.is_closed() else loop
+
+
+def remember_principal(cache: ConsoleCache, principal: Principal) -> None:
+    """Keep who signed in with the cache, for a start without the server."""
+    cache.set_meta({PRINCIPAL_KEY: msgspec.json.encode(principal).decode()})
+
+
+def stored_principal(cache_dir: Path, server: str, user: str) -> Principal | None:
+    """Who signed in last with this workstation's cache for ``user``, if there is one."""
+    path = cache_path(cache_dir, server, user)
+    if not path.exists():
+        return None
+    cache = ConsoleCache(path)
+    try:
+        text = cache.get_meta(PRINCIPAL_KEY, "")
+    finally:
+        cache.close()
+    if not text:
+        return None
+    try:
+        return msgspec.json.decode(text, type=Principal)
+    except msgspec.DecodeError:
+        return None

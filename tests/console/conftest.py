@@ -38,6 +38,7 @@ USERS = [
 def qt_app(qapp: QApplication) -> QApplication:
     """The application with the CJK font and the Chinese translation, as operators see it."""
     build_translations()
+    qapp.setQuitOnLastWindowClosed(False)  # as the console sets it
     choose_font(qapp)
     install_translations(qapp, "zh")
     return qapp
@@ -97,13 +98,24 @@ def consoles(server: ServerProcess, qloop: Loop, tmp_path: Path) -> Iterator[Cal
     ``qloop.run(...)``: the loop must keep running while consoles talk to the server."""
     from app.console.app import ConsoleOptions
     from app.console.console import Console
+    from comms.credentials import MemoryKeyring
 
     started: list[Console] = []
+    keyring = MemoryKeyring()  # one workstation's keyring, shared by its consoles
 
-    async def make(user: str) -> Console:
-        options = ConsoleOptions(server=server.url, cache_dir=tmp_path / f"cache-{user}", user=user, password=PASSWORD)
+    async def make(user: str, password: str = PASSWORD, remember: bool = False, dialog: bool = False) -> Console:
+        options = ConsoleOptions(
+            server=server.url,
+            cache_dir=tmp_path / f"cache-{user}",
+            user=None if dialog else user,
+            password=None if dialog else password,
+            remember=remember,
+            keyring=keyring,
+        )
         console = Console(options)
         started.append(console)
+        if dialog:
+            return console
         assert await console.start()
         return console
 

@@ -26,11 +26,12 @@ def test_the_demo_writes_one_screenshot_per_screen(tmp_path: Path) -> None:
     config.write_text(json.dumps({"screens": SCREENS}))
     shots = tmp_path / "shots"
     env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}")
+    command = [
+        sys.executable, "-m", "app.cli", "demo", "--data-dir", str(tmp_path / "demo"),
+        "--port", str(free_port()), "--headless", "--screenshot", str(shots), "--quit-after", "8",
+    ]  # fmt: skip
     result = subprocess.run(
-        [
-            sys.executable, "-m", "app.cli", "demo", "--data-dir", str(tmp_path / "demo"),
-            "--port", str(free_port()), "--headless", "--screenshot", str(shots), "--quit-after", "8",
-        ],  # fmt: skip
+        command,
         capture_output=True,
         text=True,
         env=env,
