@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from app.console.app import ConsoleOptions, cache_path, grab_screens
 from app.console.window import ScreenWindow, placeholder
@@ -37,6 +37,7 @@ from comms.credentials import CredentialStore, CredentialStoreUnavailable
 from widgets.common.alerts import Alert, AlertPanel
 from widgets.common.login import LoginDialog
 from widgets.incidents.board import IncidentBoard
+from widgets.incidents.conflicts import ConflictInbox, ConflictRow
 from widgets.incidents.detail import IncidentDetail
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Console(QObject):
         self._password: str | None = None
         #: Whether this session started from the cache with the server unreachable.
         self.offline_start = False
+        self.conflict_inbox: ConflictInbox | None = None
         # The board and the alerts need no signed-in person; they are made before sign-in.
         self.board = IncidentBoard(self.catalog, options.language)
         self.board.filter_changed.connect(self._on_filter)
@@ -229,6 +231,8 @@ class Console(QObject):
         if self.sync is not None:
             await self.sync.stop()
             self.sync.cache.close()
+        if self.conflict_inbox is not None:
+            self.conflict_inbox.close()
         for window in self.windows:
             window.close()
             window.deleteLater()
@@ -376,15 +380,31 @@ class Console(QObject):
             self.detail.show_outcome("rejected", settled.reason)
 
     def _show_conflicts(self) -> None:
-        async def show() -> None:
-            assert self.sync is not None
-            conflicts = await self.sync.conflicts()
-            lines = [f"#{c.command.incident_id} {c.command.action.value}: {c.reason}" for c in conflicts]
-            QMessageBox.information(
-                self.windows[0], self.tr("Conflict inbox"), "\n".join(lines) or self.tr("No conflicts.")
-            )
+        if self.conflict_inbox is None:
+            inbox = ConflictInbox(self.windows[0] if self.windows else None)
+            inbox.resolve_requested.connect(lambda n: self._spawn(self._resolve_conflict(n)))
+            inbox.open_incident.connect(lambda incident_id: self._spawn(self.show_incident(incident_id)))
+            self.conflict_inbox = inbox
+        self._spawn(self._refresh_conflicts())
+        self.conflict_inbox.show()
+        self.conflict_inbox.raise_()
 
-        self._spawn(show())
+    async def _refresh_conflicts(self) -> None:
+        assert self.sync is not None
+        if self.conflict_inbox is None:
+            return
+        names = self.detail._action_names() if self.detail else {}
+        rows = [
+            ConflictRow(c.n, c.command.incident_id, names.get(c.command.action, c.command.action.value), c.command.note,
+                        c.reason, c.rejected_at)
+            for c in await self.sync.conflicts()
+        ]  # fmt: skip
+        self.conflict_inbox.set_conflicts(rows)
+
+    async def _resolve_conflict(self, n: int) -> None:
+        assert self.sync is not None
+        await self.sync.resolve_conflict(n)
+        await self._refresh_conflicts()
 
     # -- plumbing ----------------------------------------------------------------------------------
     async def _quit_later(self, seconds: float) -> None:

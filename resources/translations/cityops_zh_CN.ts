@@ -33,86 +33,142 @@
     </message>
 </context>
 <context>
-    <name>Console</name>
+    <name>ConflictInbox</name>
     <message>
-        <location filename="../../app/console/console.py" line="82"/>
-        <source>Sign-in refused: %1</source>
-        <translation>登录被拒绝：%1</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="84"/>
-        <source>Server unreachable: %1</source>
-        <translation>无法连接服务器：%1</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="167"/>
-        <source>CityOps Console — %1</source>
-        <translation>一网统管指挥台 — %1</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="190"/>
-        <source>Incidents</source>
-        <translation>事件</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="193"/>
-        <source>Incident detail</source>
-        <translation>事件详情</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="195"/>
-        <source>Map</source>
-        <translation>地图</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="195"/>
-        <source>Map of Putuo in 2D and 3D — coming with the map release</source>
-        <translation>普陀区二维/三维地图 — 将在地图版本中提供</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="196"/>
-        <source>Video wall</source>
-        <translation>视频墙</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="196"/>
-        <source>Live cameras — coming with the video wall release</source>
-        <translation>实时视频 — 将在视频墙版本中提供</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="198"/>
-        <source>Vital signs</source>
-        <translation>数字体征</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="199"/>
-        <source>The district&apos;s vital signs — coming with the dashboard release</source>
-        <translation>城市数字体征 — 将在体征大屏版本中提供</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="201"/>
-        <source>Drill</source>
-        <translation>演练</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="201"/>
-        <source>Drill recording and playback — coming with the training release</source>
-        <translation>演练录制与回放 — 将在演练版本中提供</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="284"/>
-        <source>the command waits in the outbox and is sent on reconnect</source>
-        <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="299"/>
+        <location filename="../../widgets/incidents/conflicts.py" line="45"/>
         <source>Conflict inbox</source>
         <translation>冲突收件箱</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="299"/>
+        <location filename="../../widgets/incidents/conflicts.py" line="51"/>
+        <source>Rejected at</source>
+        <translation>拒绝时间</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/conflicts.py" line="51"/>
+        <source>Incident</source>
+        <translation>事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/conflicts.py" line="51"/>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/conflicts.py" line="51"/>
+        <source>Note</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/conflicts.py" line="51"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/conflicts.py" line="57"/>
+        <source>Open incident</source>
+        <translation>打开事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/conflicts.py" line="58"/>
+        <source>Mark resolved</source>
+        <translation>标记已处理</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/conflicts.py" line="60"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/incidents/conflicts.py" line="89"/>
+        <source>%n commands were rejected by the server.</source>
+        <translation>
+            <numerusform>服务器拒绝了 %n 条指令。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/conflicts.py" line="91"/>
         <source>No conflicts.</source>
         <translation>没有冲突。</translation>
+    </message>
+</context>
+<context>
+    <name>Console</name>
+    <message>
+        <location filename="../../app/console/console.py" line="111"/>
+        <source>Sign-in refused: %1</source>
+        <extracomment>Whether this session started from the cache with the server unreachable.</extracomment>
+        <translation>登录被拒绝：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="113"/>
+        <source>Server unreachable: %1</source>
+        <translation>无法连接服务器：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="253"/>
+        <source>CityOps Console — %1</source>
+        <translation>一网统管指挥台 — %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="271"/>
+        <source>Incidents</source>
+        <translation>事件</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="274"/>
+        <source>Incident detail</source>
+        <translation>事件详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="276"/>
+        <source>Map</source>
+        <translation>地图</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="276"/>
+        <source>Map of Putuo in 2D and 3D — coming with the map release</source>
+        <translation>普陀区二维/三维地图 — 将在地图版本中提供</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="277"/>
+        <source>Video wall</source>
+        <translation>视频墙</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="277"/>
+        <source>Live cameras — coming with the video wall release</source>
+        <translation>实时视频 — 将在视频墙版本中提供</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="279"/>
+        <source>Vital signs</source>
+        <translation>数字体征</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="280"/>
+        <source>The district&apos;s vital signs — coming with the dashboard release</source>
+        <translation>城市数字体征 — 将在体征大屏版本中提供</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="282"/>
+        <source>Drill</source>
+        <translation>演练</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="282"/>
+        <source>Drill recording and playback — coming with the training release</source>
+        <translation>演练录制与回放 — 将在演练版本中提供</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="366"/>
+        <source>the console could not record the action: %1</source>
+        <translation>指挥台未能记录该操作：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="373"/>
+        <source>the command waits in the outbox and is sent on reconnect</source>
+        <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
     </message>
 </context>
 <context>
@@ -177,78 +233,78 @@
 <context>
     <name>IncidentBoard</name>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="349"/>
+        <location filename="../../widgets/incidents/board.py" line="360"/>
         <source>Open incidents</source>
         <translation>未结事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="350"/>
+        <location filename="../../widgets/incidents/board.py" line="361"/>
         <source>All incidents</source>
         <translation>全部事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="355"/>
+        <location filename="../../widgets/incidents/board.py" line="366"/>
         <source>All streets</source>
         <translation>全部街镇</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="360"/>
+        <location filename="../../widgets/incidents/board.py" line="371"/>
         <source>All categories</source>
         <translation>全部类别</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="365"/>
+        <location filename="../../widgets/incidents/board.py" line="376"/>
         <source>All levels</source>
         <translation>全部等级</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <location filename="../../widgets/incidents/board.py" line="377"/>
         <source>Red</source>
         <translation>红色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <location filename="../../widgets/incidents/board.py" line="377"/>
         <source>Orange</source>
         <translation>橙色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <location filename="../../widgets/incidents/board.py" line="377"/>
         <source>Yellow</source>
         <translation>黄色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <location filename="../../widgets/incidents/board.py" line="377"/>
         <source>Blue</source>
         <translation>蓝色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="368"/>
+        <location filename="../../widgets/incidents/board.py" line="379"/>
         <source>Overdue only</source>
         <translation>仅超时</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="372"/>
+        <location filename="../../widgets/incidents/board.py" line="383"/>
         <source>Search number, title, unit</source>
         <translation>搜索编号、标题、单位</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="376"/>
-        <location filename="../../widgets/incidents/board.py" line="457"/>
+        <location filename="../../widgets/incidents/board.py" line="387"/>
+        <location filename="../../widgets/incidents/board.py" line="468"/>
         <source>Save filter</source>
         <translation>保存筛选</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="436"/>
+        <location filename="../../widgets/incidents/board.py" line="447"/>
         <source>Presets…</source>
         <translation>筛选方案…</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="457"/>
+        <location filename="../../widgets/incidents/board.py" line="468"/>
         <source>Name of the preset</source>
         <translation>方案名称</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/incidents/board.py" line="467"/>
+        <location filename="../../widgets/incidents/board.py" line="478"/>
         <source>%n incidents</source>
         <translation>
             <numerusform>共 %n 件</numerusform>
@@ -384,37 +440,37 @@
         <translation>指挥台</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="274"/>
+        <location filename="../../widgets/incidents/board.py" line="285"/>
         <source>Red</source>
         <translation>红色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="274"/>
+        <location filename="../../widgets/incidents/board.py" line="285"/>
         <source>Orange</source>
         <translation>橙色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="274"/>
+        <location filename="../../widgets/incidents/board.py" line="285"/>
         <source>Yellow</source>
         <translation>黄色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="274"/>
+        <location filename="../../widgets/incidents/board.py" line="285"/>
         <source>Blue</source>
         <translation>蓝色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="300"/>
+        <location filename="../../widgets/incidents/board.py" line="311"/>
         <source>paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="306"/>
+        <location filename="../../widgets/incidents/board.py" line="317"/>
         <source>%1 min</source>
         <translation>%1 分钟</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="308"/>
+        <location filename="../../widgets/incidents/board.py" line="319"/>
         <source>OVERDUE %1</source>
         <translation>超时 %1</translation>
     </message>

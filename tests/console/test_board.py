@@ -100,5 +100,13 @@ def test_a_rejected_command_lands_in_the_conflict_inbox(server: ServerProcess, q
         await until(lambda: loser.windows[0].status.conflicts == 1, what="the conflict in the status bar")
         conflicts = await loser.sync.conflicts()
         assert len(conflicts) == 1 and "dispatched" in conflicts[0].reason
+        # The operator opens the inbox from the status bar, reads the reason, resolves it.
+        loser.windows[0].status.conflicts_requested.emit()
+        await until(lambda: loser.conflict_inbox is not None and loser.conflict_inbox.table.rowCount() == 1)
+        inbox = loser.conflict_inbox
+        assert "dispatched" in inbox.table.item(0, 4).text()
+        inbox.resolve_button.click()
+        await until(lambda: inbox.table.rowCount() == 0, what="the conflict resolved")
+        await until(lambda: loser.windows[0].status.conflicts == 0, what="the status bar cleared")
 
     qloop.run(scenario())
