@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCHES = ("sync",)
+BENCHES = ("sync", "ui", "board")
 
 
 def print_table(title: str, rows: list[tuple[str, Any, str]]) -> None:
@@ -33,6 +33,14 @@ def run_bench(name: str, json_path: Path | None, n: int | None) -> int:
         from bench.sync import run
 
         results = run(n or 200_000)
+    elif name == "ui":
+        from bench.ui import run as run_ui
+
+        results = run_ui(n)
+    elif name == "board":
+        from bench.board import run as run_board
+
+        results = run_board(n or 1_000_000)
     else:
         print(f"unknown benchmark {name!r}; available: {', '.join(BENCHES)}", file=sys.stderr)
         return 2

@@ -88,6 +88,10 @@ class Console(QObject):
         self._counts_timer.timeout.connect(lambda: self._spawn(self._update_counts()))
         self._filter = BoardFilter()
         self._sort = BoardSort()
+        self._alert_candidates: set[int] = set()
+        self._alert_timer = QTimer(self)
+        self._alert_timer.setSingleShot(True)
+        self._alert_timer.timeout.connect(lambda: self._spawn(self._alert_new()))
         # Alerts are for what happens while the operator watches, not for the first snapshot.
         self._snapshot_done = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -228,6 +232,7 @@ class Console(QObject):
             task.cancel()
         self.board.model.stop()
         self._counts_timer.stop()
+        self._alert_timer.stop()
         if self.sync is not None:
             await self.sync.stop()
             self.sync.cache.close()
@@ -310,17 +315,20 @@ class Console(QObject):
         for window in self.windows:
             window.status.set_overdue(counts.overdue)
 
-    async def _alert_new(self, ids: frozenset[int]) -> None:
+    async def _alert_new(self) -> None:
         """A new red or orange incident raises an alert, once."""
-        fresh = [i for i in ids if i not in self._alerted]
+        fresh = [i for i in self._alert_candidates if i not in self._alerted]
+        self._alert_candidates = set()
         if not fresh:
             return
+        alerts = []
         for record in (await self.board_service.rows(fresh)).values():
             incident_id, severity, status = record[IDX["id"]], record[IDX["severity"]], record[IDX["status"]]
             assert isinstance(incident_id, int) and isinstance(severity, int)
             if severity <= 2 and status in OPEN_VALUES and incident_id not in self._alerted:
                 self._alerted.add(incident_id)
-                self.alerts.raise_alert(Alert(incident_id, severity, str(record[IDX["title"]]), time.time()))
+                alerts.append(Alert(incident_id, severity, str(record[IDX["title"]]), time.time()))
+        self.alerts.raise_alerts(sorted(alerts, key=lambda a: a.incident_id))
 
     # -- events from the services ------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -337,7 +345,10 @@ class Console(QObject):
             if not self._counts_timer.isActive():
                 self._counts_timer.start(500)
             if self._snapshot_done and not event.reset:
-                self._spawn(self._alert_new(event.ids))
+                # Bursts are checked for alerts twice a second, not change by change.
+                self._alert_candidates |= event.ids
+                if not self._alert_timer.isActive():
+                    self._alert_timer.start(500)
             shown = self.detail.incident if self.detail else None
             if shown is not None and (event.reset or shown.id in event.ids):
                 self._spawn(self._refresh_detail(shown.id))

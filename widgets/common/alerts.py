@@ -92,6 +92,8 @@ class AlertPanel(QFrame):
         self.setObjectName("alertPanel")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.sound = AlertSound()
+        self._dropped = 0
+        self._last_sound = -1e9
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold")
         self.list = QListWidget()
@@ -117,18 +119,41 @@ class AlertPanel(QFrame):
         layout.addLayout(buttons)
         self._update_title()
 
+    #: The most alerts kept in the list; older ones are summed up in the title.
+    MAX_SHOWN = 200
+    #: The tone sounds at most once in this many seconds, however many alerts arrive.
+    SOUND_GAP_S = 3.0
+
+    def raise_alerts(self, alerts: list[Alert]) -> None:
+        """Add several alerts at once (a burst becomes one update and one tone)."""
+        if not alerts:
+            return
+        self.list.setUpdatesEnabled(False)
+        for alert in alerts:
+            self._add(alert)
+        while self.list.count() > self.MAX_SHOWN:
+            self.list.takeItem(self.list.count() - 1)
+            self._dropped += 1
+        self.list.setUpdatesEnabled(True)
+        now = time.monotonic()
+        if now - self._last_sound >= self.SOUND_GAP_S:
+            self._last_sound = now
+            self.sound.play()
+        self._update_title()
+
     def raise_alert(self, alert: Alert) -> None:
+        self.raise_alerts([alert])
+
+    def _add(self, alert: Alert) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(alert.at))
         item = QListWidgetItem(f"{stamp}  #{alert.incident_id:08d}  {alert.text}")
         item.setData(ITEM_ID_ROLE, alert.incident_id)
         item.setForeground(QBrush(QColor(SEVERITY_STYLE.get(alert.severity, "#000"))))
         self.list.insertItem(0, item)
-        self.sound.play()
-        self._update_title()
 
     @property
     def pending(self) -> int:
-        return self.list.count()
+        return self.list.count() + self._dropped
 
     def _acknowledge_current(self) -> None:
         item = self.list.currentItem() or self.list.item(0)
@@ -142,6 +167,7 @@ class AlertPanel(QFrame):
         while self.list.count():
             item = self.list.takeItem(0)
             self.acknowledged.emit(int(item.data(ITEM_ID_ROLE)))
+        self._dropped = 0
         self._update_title()
 
     def _set_muted(self, muted: bool) -> None:
@@ -149,6 +175,6 @@ class AlertPanel(QFrame):
         self.mute.setText(self.tr("Sound off") if muted else self.tr("Mute"))
 
     def _update_title(self) -> None:
-        count = self.list.count()
+        count = self.pending
         self.title.setText(self.tr("Alerts to acknowledge: %n", "", count))
         self.title.setStyleSheet("font-weight: bold; color: #d32f2f" if count else "font-weight: bold")

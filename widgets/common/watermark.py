@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QWidget
 
 
@@ -31,6 +31,7 @@ class Watermark(QWidget):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.update)
         self._timer.start(self.REFRESH_S * 1000)
+        self._tile_cache: tuple[str, QPixmap] | None = None
         self.setGeometry(parent.rect())
         self.raise_()
 
@@ -57,21 +58,38 @@ class Watermark(QWidget):
             self.raise_()
         return False
 
-    def paintEvent(self, _event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    def _tile(self) -> QPixmap:
+        """One tile of the mark, drawn once per minute (painting rotated text on every repaint
+        of a busy screen would cost more than the screen itself)."""
+        text = self.mark()
+        if self._tile_cache is not None and self._tile_cache[0] == text:
+            return self._tile_cache[1]
         font = QFont(self.font())
         font.setPointSize(13)
+        metrics = QFontMetrics(font)
+        width = max(360, metrics.horizontalAdvance(text) + 120)
+        height = 170
+        ratio = self.devicePixelRatioF()
+        tile = QPixmap(int(width * ratio), int(height * 2 * ratio))
+        tile.setDevicePixelRatio(ratio)
+        tile.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(tile)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         painter.setFont(font)
         painter.setPen(QColor(128, 128, 128, 38))
-        text = self.mark()
-        step_x = max(360, painter.fontMetrics().horizontalAdvance(text) + 120)
-        step_y = 170
-        painter.translate(self.width() / 2, self.height() / 2)
-        painter.rotate(-24)
-        span = int((self.width() + self.height()) * 0.8)
-        for y in range(-span, span, step_y):
-            offset = (y // step_y) % 2 * step_x // 2
-            for x in range(-span - offset, span, step_x):
-                painter.drawText(QRectF(x, y, step_x, step_y / 2), Qt.AlignmentFlag.AlignCenter, text)
+        for row, shift in ((0, 0.0), (1, width / 2)):
+            painter.save()
+            painter.translate(width / 2 + shift, height / 2 + row * height)
+            painter.rotate(-24)
+            painter.drawText(QRectF(-width, -height / 2, width * 2, height), Qt.AlignmentFlag.AlignCenter, text)
+            painter.translate(-width, 0)
+            painter.drawText(QRectF(-width, -height / 2, width * 2, height), Qt.AlignmentFlag.AlignCenter, text)
+            painter.restore()
+        painter.end()
+        self._tile_cache = (text, tile)
+        return tile
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.drawTiledPixmap(event.rect(), self._tile(), event.rect().topLeft())
         painter.end()
