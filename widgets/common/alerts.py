@@ -129,6 +129,9 @@ class AlertPanel(QFrame):
         if not alerts:
             return
         self.list.setUpdatesEnabled(False)
+        if len(alerts) > self.MAX_SHOWN:
+            self._dropped += len(alerts) - self.MAX_SHOWN
+            alerts = alerts[-self.MAX_SHOWN :]
         for alert in alerts:
             self._add(alert)
         while self.list.count() > self.MAX_SHOWN:

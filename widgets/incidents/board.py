@@ -63,6 +63,22 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+SEVERITY, NUMBER, CATEGORY = 0, 1, 2
+TIME_LEFT = [key for key, _ in COLUMNS].index("time_left")
+FLASH_BRUSH = QBrush(FLASH_COLOUR)
+OVERDUE_BRUSH = QBrush(OVERDUE_COLOUR)
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.UserRole,
+    }
+)
+
+
 class IncidentBoardModel(QAbstractTableModel):
     """Attributes down: :meth:`set_queries` (the board query for the current filter and sort),
     :meth:`refresh`, :meth:`changed` (ids the cache says changed). Messages up:
@@ -77,7 +93,10 @@ class IncidentBoardModel(QAbstractTableModel):
         self.language = language
         self._ids: Sequence[int] = ()
         self._row_of: dict[int, int] | None = None
-        self._pages: OrderedDict[int, dict[int, tuple[Any, ...]]] = OrderedDict()
+        # Records and their display strings by incident id, kept across reloads (a reload
+        # reorders rows; a record changes only when the cache says so).
+        self._records: OrderedDict[int, tuple[tuple[Any, ...], list[str]]] = OrderedDict()
+        self._min_interval_ms = 250
         self._loading: set[int] = set()
         self._flash: dict[int, float] = {}
         self._query_ids: IdsQuery | None = None
@@ -129,25 +148,22 @@ class IncidentBoardModel(QAbstractTableModel):
         self._query_rows = query_rows
         self.refresh(0)
 
-    def refresh(self, delay_ms: int = 250) -> None:
+    def refresh(self, delay_ms: int | None = None) -> None:
         """Reload the ids soon; bursts of calls make one reload."""
         if not self._refresh_timer.isActive():
-            self._refresh_timer.start(delay_ms)
+            self._refresh_timer.start(self._min_interval_ms if delay_ms is None else delay_ms)
 
     def changed(self, ids: Sequence[int] | frozenset[int], reset: bool = False) -> None:
         """The cache says these incidents changed: refetch the rows shown, flash them, and
         reload the order (a change can move a row or let it in or out of the filter)."""
         if reset:
-            self._pages.clear()
+            self._records.clear()
             self.refresh(0)
             return
         now = time.monotonic()
         for incident_id in ids:
             self._flash[incident_id] = now
-        touched = set(ids)
-        for page, records in self._pages.items():
-            if touched & records.keys():
-                self._pages[page] = {}
+            self._records.pop(incident_id, None)
         self.refresh()
 
     def incident_id(self, row: int) -> int | None:
@@ -186,10 +202,11 @@ class IncidentBoardModel(QAbstractTableModel):
         self.beginResetModel()
         self._ids = ids
         self._row_of = None
-        self._pages.clear()
         self._loading.clear()
         self.endResetModel()
         self.loaded.emit(len(ids))
+        # Under a stream of changes, reload at most this often: each reload repaints the view.
+        self._min_interval_ms = 1000 if len(self._flash) > 50 else 250
 
     async def _load_page(self, page: int) -> None:
         if self._query_rows is None:
@@ -197,15 +214,15 @@ class IncidentBoardModel(QAbstractTableModel):
         generation = self._generation
         ids = [int(i) for i in self._ids[page * PAGE : (page + 1) * PAGE]]
         try:
-            records = await self._query_rows(ids)
+            records = await self._query_rows([i for i in ids if i not in self._records])
         finally:
             self._loading.discard(page)
+        for incident_id, record in records.items():
+            self._records[incident_id] = (record, self._display_row(record))
+        while len(self._records) > PAGE * MAX_PAGES:
+            self._records.popitem(last=False)
         if generation != self._generation:
             return
-        self._pages[page] = dict(records)
-        self._pages.move_to_end(page)
-        while len(self._pages) > MAX_PAGES:
-            self._pages.popitem(last=False)
         first = page * PAGE
         last = min(len(self._ids), first + PAGE) - 1
         if last >= first:
@@ -215,12 +232,10 @@ class IncidentBoardModel(QAbstractTableModel):
         """The record shown in ``row``, or None while its page loads (the load is started)."""
         if not 0 <= row < len(self._ids):
             return None
+        found = self._records.get(int(self._ids[row]))
+        if found is not None:
+            return found[0]
         page = row // PAGE
-        records = self._pages.get(page)
-        if records is not None:
-            found = records.get(int(self._ids[row]))
-            if found is not None:
-                return found
         if page not in self._loading:
             self._loading.add(page)
             self._spawn(self._load_page(page))
@@ -231,9 +246,13 @@ class IncidentBoardModel(QAbstractTableModel):
         if not self._ids:
             return
         now = time.monotonic()
+        flashed = bool(self._flash)
         self._flash = {i: t for i, t in self._flash.items() if now - t < FLASH_S}
-        # The view repaints only what is visible, however long the range.
-        self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
+        # The view repaints only what is visible, however long the range: the whole row while
+        # flashes fade, else just the time-left column.
+        first = 0 if flashed else TIME_LEFT
+        last = len(COLUMNS) - 1 if flashed else TIME_LEFT
+        self.dataChanged.emit(self.index(0, first), self.index(len(self._ids) - 1, last))
 
     # -- the Qt model ------------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 (Qt API)
@@ -251,28 +270,33 @@ class IncidentBoardModel(QAbstractTableModel):
         self.sort_requested.emit(COLUMNS[column][1], order == Qt.SortOrder.AscendingOrder)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Qt asks for a dozen roles per cell on every paint: answer the ones not used at once.
+        if role not in _ROLES or not index.isValid():
             return None
+        column = index.column()
         record = self.record(index.row())
-        key = COLUMNS[index.column()][0]
         if record is None:
-            return "…" if role == Qt.ItemDataRole.DisplayRole and key == "number" else None
+            return "…" if role == Qt.ItemDataRole.DisplayRole and column == NUMBER else None
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(record, key)
-        if role == Qt.ItemDataRole.DecorationRole and key == "severity":
-            return SEVERITY_COLOURS.get(int(record[IDX["severity"]]))
+            if column == TIME_LEFT:
+                return self._display(record, "time_left")
+            cached = self._records.get(int(record[IDX["id"]]))
+            return cached[1][column] if cached is not None else self._display(record, COLUMNS[column][0])
+        if role == Qt.ItemDataRole.DecorationRole:
+            return SEVERITY_COLOURS.get(int(record[IDX["severity"]])) if column == SEVERITY else None
         if role == Qt.ItemDataRole.BackgroundRole:
             flashed = self._flash.get(int(record[IDX["id"]]))
             if flashed is not None and time.monotonic() - flashed < FLASH_S:
-                return QBrush(FLASH_COLOUR)
+                return FLASH_BRUSH
             return None
-        if role == Qt.ItemDataRole.ForegroundRole and key == "time_left" and self._overdue(record):
-            return QBrush(OVERDUE_COLOUR)
-        if role == Qt.ItemDataRole.ToolTipRole and key in ("number", "category"):
-            return str(record[IDX["title"]])
-        if role == Qt.ItemDataRole.UserRole:
-            return int(record[IDX["id"]])
-        return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return OVERDUE_BRUSH if column == TIME_LEFT and self._overdue(record) else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return str(record[IDX["title"]]) if column in (NUMBER, CATEGORY) else None
+        return int(record[IDX["id"]])  # UserRole
+
+    def _display_row(self, record: tuple[Any, ...]) -> list[str]:
+        return [self._display(record, key) if key != "time_left" else "" for key, _ in COLUMNS]
 
     @staticmethod
     def _overdue(record: tuple[Any, ...]) -> bool:
