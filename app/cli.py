@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8770")
     p.add_argument("--user", default=None)
     p.add_argument("--password-stdin", action="store_true", help="sign in with the password on standard input")
-    p.add_argument("--language", default="zh", choices=["zh", "en"])
+    p.add_argument(
+        "--language", default=None, choices=["zh", "en"], help="UI language, kept for this workstation (default zh)"
+    )
     p.add_argument("--cache-dir", type=Path, default=None, help="where the local cache lives")
     p.add_argument("--headless", action="store_true", help="Qt offscreen unless QT_QPA_PLATFORM is set")
     p.add_argument("--screenshot", type=Path, default=None, help="write one PNG per screen into this folder")

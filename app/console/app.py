@@ -44,6 +44,20 @@ def default_cache_dir() -> Path:
     return Path(base) / "cityops"
 
 
+def workstation_language(cache_dir: Path, chosen: str | None) -> str:
+    """The UI language: the one chosen now (and kept for next time), else the one kept for
+    this workstation, else Simplified Chinese."""
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(cache_dir / "console.ini"), QSettings.Format.IniFormat)
+    if chosen:
+        settings.setValue("language", chosen)
+        settings.sync()
+        return chosen
+    kept = settings.value("language", "zh")
+    return kept if kept in ("zh", "en") else "zh"
+
+
 def cache_path(cache_dir: Path, server: str, user: str) -> Path:
     """One cache per server and user on a workstation."""
     slug = re.sub(r"[^A-Za-z0-9]+", "_", server).strip("_")
@@ -58,10 +72,11 @@ def main(args: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    cache_dir = args.cache_dir or default_cache_dir()
     options = ConsoleOptions(
         server=args.server,
-        cache_dir=args.cache_dir or default_cache_dir(),
-        language=args.language,
+        cache_dir=cache_dir,
+        language=workstation_language(cache_dir, args.language),
         user=args.user,
         password=sys.stdin.readline().rstrip("\n") if args.password_stdin else None,
         screenshot_dir=args.screenshot,

@@ -46,15 +46,6 @@ OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
 T = TypeVar("T")
 PRINCIPAL_KEY = "principal"
 
-ROLE_NAMES_ZH = {
-    "district_officer": "区城运中心值班员",
-    "street_operator": "街镇城运中心",
-    "professional_center": "专业指挥中心",
-    "field_commander": "现场指挥员",
-    "trainer": "演练教员",
-    "auditor": "审计员",
-    "admin": "管理员",
-}
 
 
 class Console(QObject):
@@ -86,6 +77,8 @@ class Console(QObject):
         self._counts_timer = QTimer(self)
         self._counts_timer.setSingleShot(True)
         self._counts_timer.timeout.connect(lambda: self._spawn(self._update_counts()))
+        self._counts_ticker = QTimer(self)
+        self._counts_ticker.timeout.connect(lambda: self._counts_timer.isActive() or self._counts_timer.start(0))
         self._filter = BoardFilter()
         self._sort = BoardSort()
         self._alert_candidates: set[int] = set()
@@ -232,6 +225,7 @@ class Console(QObject):
             task.cancel()
         self.board.model.stop()
         self._counts_timer.stop()
+        self._counts_ticker.stop()
         self._alert_timer.stop()
         if self.sync is not None:
             await self.sync.stop()
@@ -245,7 +239,7 @@ class Console(QObject):
 
     def _build_windows(self, principal: Principal) -> None:
         assert self.sync is not None
-        role = ROLE_NAMES_ZH.get(principal.role.value, principal.role.value)
+        role = self.role_name(principal.role.value)
         watermark = f"{principal.display_name or principal.name} ({principal.name})"
         self.board_service = BoardService(self.sync)
         self.detail = IncidentDetail(self.catalog, principal, self.options.language)
@@ -264,6 +258,20 @@ class Console(QObject):
             window.status.conflicts_requested.connect(self._show_conflicts)
         self._apply_board_query()
         self._spawn(self._load_presets())
+        # Time makes incidents overdue without any change: count again every few seconds.
+        self._counts_ticker.start(5000)
+        self._counts_timer.start(0)
+
+    def role_name(self, role: str) -> str:
+        return {
+            "district_officer": self.tr("District watch officer"),
+            "street_operator": self.tr("Street operations center"),
+            "professional_center": self.tr("Professional center"),
+            "field_commander": self.tr("Field commander"),
+            "trainer": self.tr("Trainer"),
+            "auditor": self.tr("Auditor"),
+            "admin": self.tr("Administrator"),
+        }.get(role, role)
 
     def _make_panel(self, name: str) -> tuple[str, QWidget]:
         if name == "board":

@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
         else:
             client = _cityops(
                 "console", "--server", url, "--user", "officer", "--password-stdin",
-                "--cache-dir", str(data_dir / "console"), "--language", args.language,
+                "--cache-dir", str(data_dir / "console"), "--language", args.language or "zh",
             )  # fmt: skip
             if args.headless:
                 client.append("--headless")

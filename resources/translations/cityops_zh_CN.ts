@@ -4,28 +4,29 @@
 <context>
     <name>AlertPanel</name>
     <message>
-        <location filename="../../widgets/common/alerts.py" line="100"/>
+        <location filename="../../widgets/common/alerts.py" line="102"/>
         <source>Acknowledge</source>
         <translation>确认</translation>
     </message>
     <message>
-        <location filename="../../widgets/common/alerts.py" line="103"/>
+        <location filename="../../widgets/common/alerts.py" line="105"/>
         <source>Acknowledge all</source>
         <translation>全部确认</translation>
     </message>
     <message>
-        <location filename="../../widgets/common/alerts.py" line="105"/>
-        <location filename="../../widgets/common/alerts.py" line="149"/>
+        <location filename="../../widgets/common/alerts.py" line="107"/>
+        <location filename="../../widgets/common/alerts.py" line="178"/>
         <source>Mute</source>
         <translation>静音</translation>
     </message>
     <message>
-        <location filename="../../widgets/common/alerts.py" line="149"/>
+        <location filename="../../widgets/common/alerts.py" line="178"/>
         <source>Sound off</source>
+        <extracomment>The most alerts kept in the list; older ones are summed up in the title. The tone sounds at most once in this many seconds, however many alerts arrive.</extracomment>
         <translation>已静音</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/common/alerts.py" line="153"/>
+        <location filename="../../widgets/common/alerts.py" line="182"/>
         <source>Alerts to acknowledge: %n</source>
         <translation>
             <numerusform>待确认告警：%n</numerusform>
@@ -95,78 +96,113 @@
 <context>
     <name>Console</name>
     <message>
-        <location filename="../../app/console/console.py" line="111"/>
+        <location filename="../../app/console/console.py" line="108"/>
         <source>Sign-in refused: %1</source>
         <extracomment>Whether this session started from the cache with the server unreachable.</extracomment>
         <translation>登录被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="113"/>
+        <location filename="../../app/console/console.py" line="110"/>
         <source>Server unreachable: %1</source>
         <translation>无法连接服务器：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="253"/>
+        <location filename="../../app/console/console.py" line="252"/>
         <source>CityOps Console — %1</source>
         <translation>一网统管指挥台 — %1</translation>
     </message>
     <message>
+        <location filename="../../app/console/console.py" line="267"/>
+        <source>District watch officer</source>
+        <translation>区城运中心值班员</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="268"/>
+        <source>Street operations center</source>
+        <translation>街镇城运中心</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="269"/>
+        <source>Professional center</source>
+        <translation>专业指挥中心</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="270"/>
+        <source>Field commander</source>
+        <translation>现场指挥员</translation>
+    </message>
+    <message>
         <location filename="../../app/console/console.py" line="271"/>
+        <source>Trainer</source>
+        <translation>演练教员</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="272"/>
+        <source>Auditor</source>
+        <translation>审计员</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="273"/>
+        <source>Administrator</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="284"/>
         <source>Incidents</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="274"/>
+        <location filename="../../app/console/console.py" line="287"/>
         <source>Incident detail</source>
         <translation>事件详情</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="276"/>
+        <location filename="../../app/console/console.py" line="289"/>
         <source>Map</source>
         <translation>地图</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="276"/>
+        <location filename="../../app/console/console.py" line="289"/>
         <source>Map of Putuo in 2D and 3D — coming with the map release</source>
         <translation>普陀区二维/三维地图 — 将在地图版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="277"/>
+        <location filename="../../app/console/console.py" line="290"/>
         <source>Video wall</source>
         <translation>视频墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="277"/>
+        <location filename="../../app/console/console.py" line="290"/>
         <source>Live cameras — coming with the video wall release</source>
         <translation>实时视频 — 将在视频墙版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="279"/>
+        <location filename="../../app/console/console.py" line="292"/>
         <source>Vital signs</source>
         <translation>数字体征</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="280"/>
+        <location filename="../../app/console/console.py" line="293"/>
         <source>The district&apos;s vital signs — coming with the dashboard release</source>
         <translation>城市数字体征 — 将在体征大屏版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="282"/>
+        <location filename="../../app/console/console.py" line="295"/>
         <source>Drill</source>
         <translation>演练</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="282"/>
+        <location filename="../../app/console/console.py" line="295"/>
         <source>Drill recording and playback — coming with the training release</source>
         <translation>演练录制与回放 — 将在演练版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="366"/>
+        <location filename="../../app/console/console.py" line="385"/>
         <source>the console could not record the action: %1</source>
         <translation>指挥台未能记录该操作：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="373"/>
+        <location filename="../../app/console/console.py" line="392"/>
         <source>the command waits in the outbox and is sent on reconnect</source>
         <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
     </message>
@@ -233,78 +269,78 @@
 <context>
     <name>IncidentBoard</name>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="360"/>
+        <location filename="../../widgets/incidents/board.py" line="384"/>
         <source>Open incidents</source>
         <translation>未结事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="361"/>
+        <location filename="../../widgets/incidents/board.py" line="385"/>
         <source>All incidents</source>
         <translation>全部事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <location filename="../../widgets/incidents/board.py" line="390"/>
         <source>All streets</source>
         <translation>全部街镇</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="371"/>
+        <location filename="../../widgets/incidents/board.py" line="395"/>
         <source>All categories</source>
         <translation>全部类别</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="376"/>
+        <location filename="../../widgets/incidents/board.py" line="400"/>
         <source>All levels</source>
         <translation>全部等级</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="377"/>
+        <location filename="../../widgets/incidents/board.py" line="401"/>
         <source>Red</source>
         <translation>红色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="377"/>
+        <location filename="../../widgets/incidents/board.py" line="401"/>
         <source>Orange</source>
         <translation>橙色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="377"/>
+        <location filename="../../widgets/incidents/board.py" line="401"/>
         <source>Yellow</source>
         <translation>黄色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="377"/>
+        <location filename="../../widgets/incidents/board.py" line="401"/>
         <source>Blue</source>
         <translation>蓝色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="379"/>
+        <location filename="../../widgets/incidents/board.py" line="403"/>
         <source>Overdue only</source>
         <translation>仅超时</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="383"/>
+        <location filename="../../widgets/incidents/board.py" line="407"/>
         <source>Search number, title, unit</source>
         <translation>搜索编号、标题、单位</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="387"/>
-        <location filename="../../widgets/incidents/board.py" line="468"/>
+        <location filename="../../widgets/incidents/board.py" line="411"/>
+        <location filename="../../widgets/incidents/board.py" line="492"/>
         <source>Save filter</source>
         <translation>保存筛选</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="447"/>
+        <location filename="../../widgets/incidents/board.py" line="471"/>
         <source>Presets…</source>
         <translation>筛选方案…</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="468"/>
+        <location filename="../../widgets/incidents/board.py" line="492"/>
         <source>Name of the preset</source>
         <translation>方案名称</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/incidents/board.py" line="478"/>
+        <location filename="../../widgets/incidents/board.py" line="502"/>
         <source>%n incidents</source>
         <translation>
             <numerusform>共 %n 件</numerusform>
@@ -314,163 +350,163 @@
 <context>
     <name>IncidentBoardModel</name>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="94"/>
+        <location filename="../../widgets/incidents/board.py" line="113"/>
         <source>Level</source>
         <extracomment>Records fetched per page, and pages kept. Seconds a new or changed row stays highlighted. (key, record field it sorts by)</extracomment>
         <translation>等级</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="95"/>
+        <location filename="../../widgets/incidents/board.py" line="114"/>
         <source>Number</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="96"/>
+        <location filename="../../widgets/incidents/board.py" line="115"/>
         <source>Category</source>
         <translation>事项类别</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="97"/>
+        <location filename="../../widgets/incidents/board.py" line="116"/>
         <source>Street</source>
         <translation>街镇</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="98"/>
+        <location filename="../../widgets/incidents/board.py" line="117"/>
         <source>Source</source>
         <translation>来源</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="99"/>
+        <location filename="../../widgets/incidents/board.py" line="118"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="100"/>
+        <location filename="../../widgets/incidents/board.py" line="119"/>
         <source>Unit</source>
         <translation>处置单位</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="101"/>
+        <location filename="../../widgets/incidents/board.py" line="120"/>
         <source>Time left</source>
         <translation>剩余时限</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="102"/>
+        <location filename="../../widgets/incidents/board.py" line="121"/>
         <source>Reports</source>
         <translation>上报数</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="103"/>
+        <location filename="../../widgets/incidents/board.py" line="122"/>
         <source>Last change</source>
         <translation>最近更新</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="106"/>
+        <location filename="../../widgets/incidents/board.py" line="125"/>
         <source>Reported</source>
         <translation>已上报</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="107"/>
+        <location filename="../../widgets/incidents/board.py" line="126"/>
         <source>Registered</source>
         <translation>已立案</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="108"/>
+        <location filename="../../widgets/incidents/board.py" line="127"/>
         <source>Dispatched</source>
         <translation>已派遣</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="109"/>
+        <location filename="../../widgets/incidents/board.py" line="128"/>
         <source>Handling</source>
         <translation>处置中</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="110"/>
+        <location filename="../../widgets/incidents/board.py" line="129"/>
         <source>Handled</source>
         <translation>已处置</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="111"/>
+        <location filename="../../widgets/incidents/board.py" line="130"/>
         <source>Closed</source>
         <translation>已结案</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="112"/>
+        <location filename="../../widgets/incidents/board.py" line="131"/>
         <source>Suspended</source>
         <translation>已挂起</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="113"/>
+        <location filename="../../widgets/incidents/board.py" line="132"/>
         <source>Invalid</source>
         <translation>作废</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="114"/>
+        <location filename="../../widgets/incidents/board.py" line="133"/>
         <source>Merged</source>
         <translation>已合并</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="117"/>
+        <location filename="../../widgets/incidents/board.py" line="136"/>
         <source>Sensor</source>
         <translation>物联感知</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="118"/>
+        <location filename="../../widgets/incidents/board.py" line="137"/>
         <source>AI video</source>
         <translation>AI视频</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="119"/>
+        <location filename="../../widgets/incidents/board.py" line="138"/>
         <source>12345 hotline</source>
         <translation>12345热线</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="120"/>
+        <location filename="../../widgets/incidents/board.py" line="139"/>
         <source>Patrol</source>
         <translation>网格巡查</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="121"/>
+        <location filename="../../widgets/incidents/board.py" line="140"/>
         <source>Citizen</source>
         <translation>市民上报</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="122"/>
+        <location filename="../../widgets/incidents/board.py" line="141"/>
         <source>Console</source>
         <translation>指挥台</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="285"/>
+        <location filename="../../widgets/incidents/board.py" line="309"/>
         <source>Red</source>
         <translation>红色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="285"/>
+        <location filename="../../widgets/incidents/board.py" line="309"/>
         <source>Orange</source>
         <translation>橙色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="285"/>
+        <location filename="../../widgets/incidents/board.py" line="309"/>
         <source>Yellow</source>
         <translation>黄色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="285"/>
+        <location filename="../../widgets/incidents/board.py" line="309"/>
         <source>Blue</source>
         <translation>蓝色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="311"/>
+        <location filename="../../widgets/incidents/board.py" line="335"/>
         <source>paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="317"/>
+        <location filename="../../widgets/incidents/board.py" line="341"/>
         <source>%1 min</source>
         <translation>%1 分钟</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="319"/>
+        <location filename="../../widgets/incidents/board.py" line="343"/>
         <source>OVERDUE %1</source>
         <translation>超时 %1</translation>
     </message>
