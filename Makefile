@@ -40,6 +40,7 @@ demo: setup
 bench: setup
 	mkdir -p bench-results
 	$(BIN)/cityops bench sync --json bench-results/sync.json
+	$(BIN)/cityops bench ui --json bench-results/ui.json
 
 # Caches and build output; keeps .venv and data.
 clean:

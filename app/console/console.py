@@ -36,6 +36,8 @@ from comms.client import AuthError, LoginResult, ServerUnreachable, login
 from comms.credentials import CredentialStore, CredentialStoreUnavailable
 from widgets.common.alerts import Alert, AlertPanel
 from widgets.common.login import LoginDialog
+from widgets.common.names import Names
+from widgets.common.tasks import TaskSet
 from widgets.incidents.board import IncidentBoard
 from widgets.incidents.conflicts import ConflictInbox, ConflictRow
 from widgets.incidents.detail import IncidentDetail
@@ -45,7 +47,6 @@ log = logging.getLogger(__name__)
 OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
 T = TypeVar("T")
 PRINCIPAL_KEY = "principal"
-
 
 
 class Console(QObject):
@@ -87,7 +88,7 @@ class Console(QObject):
         self._alert_timer.timeout.connect(lambda: self._spawn(self._alert_new()))
         # Alerts are for what happens while the operator watches, not for the first snapshot.
         self._snapshot_done = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     # -- sign-in ---------------------------------------------------------------------------------
     async def sign_in(self) -> LoginResult | None:
@@ -221,8 +222,7 @@ class Console(QObject):
 
     async def stop(self) -> None:
         """Stop syncing, close the cache and the windows."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
         self.board.model.stop()
         self._counts_timer.stop()
         self._counts_ticker.stop()
@@ -412,9 +412,9 @@ class Console(QObject):
         assert self.sync is not None
         if self.conflict_inbox is None:
             return
-        names = self.detail._action_names() if self.detail else {}
+        names = Names()
         rows = [
-            ConflictRow(c.n, c.command.incident_id, names.get(c.command.action, c.command.action.value), c.command.note,
+            ConflictRow(c.n, c.command.incident_id, names.action(c.command.action), c.command.note,
                         c.reason, c.rejected_at)
             for c in await self.sync.conflicts()
         ]  # fmt: skip
@@ -434,18 +434,7 @@ class Console(QObject):
         self._quit.set()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        loop = _current_loop()
-        if loop is None:  # the console is closing: nothing more to do
-            coroutine.close()
-            return
-        task = loop.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("console task failed", exc_info=task.exception())
+        self._tasks.spawn(coroutine)
 
 
 def board_filter(values: dict[str, Any]) -> BoardFilter:
@@ -479,20 +468,6 @@ def filter_values(saved: BoardFilter) -> dict[str, Any]:
         "overdue": saved.overdue_only,
         "text": saved.text,
     }
-
-
-def _current_loop() -> asyncio.AbstractEventLoop | None:
-    """The loop to run a task on: the running one, else the one set for this thread (a Qt
-    signal may arrive between two runs of the loop, as in tests), unless it is closed."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        return None
-    return None if loop.is_closed() else loop
 
 
 def remember_principal(cache: ConsoleCache, principal: Principal) -> None:

@@ -96,13 +96,13 @@
 <context>
     <name>Console</name>
     <message>
-        <location filename="../../app/console/console.py" line="108"/>
+        <location filename="../../app/console/console.py" line="109"/>
         <source>Sign-in refused: %1</source>
         <extracomment>Whether this session started from the cache with the server unreachable.</extracomment>
         <translation>登录被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="110"/>
+        <location filename="../../app/console/console.py" line="111"/>
         <source>Server unreachable: %1</source>
         <translation>无法连接服务器：%1</translation>
     </message>
@@ -269,78 +269,58 @@
 <context>
     <name>IncidentBoard</name>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="384"/>
+        <location filename="../../widgets/incidents/board.py" line="360"/>
         <source>Open incidents</source>
         <translation>未结事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="385"/>
+        <location filename="../../widgets/incidents/board.py" line="361"/>
         <source>All incidents</source>
         <translation>全部事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="390"/>
+        <location filename="../../widgets/incidents/board.py" line="366"/>
         <source>All streets</source>
         <translation>全部街镇</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="395"/>
+        <location filename="../../widgets/incidents/board.py" line="371"/>
         <source>All categories</source>
         <translation>全部类别</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="400"/>
+        <location filename="../../widgets/incidents/board.py" line="376"/>
         <source>All levels</source>
         <translation>全部等级</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="401"/>
-        <source>Red</source>
-        <translation>红色</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="401"/>
-        <source>Orange</source>
-        <translation>橙色</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="401"/>
-        <source>Yellow</source>
-        <translation>黄色</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="401"/>
-        <source>Blue</source>
-        <translation>蓝色</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="403"/>
+        <location filename="../../widgets/incidents/board.py" line="379"/>
         <source>Overdue only</source>
         <translation>仅超时</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="407"/>
+        <location filename="../../widgets/incidents/board.py" line="383"/>
         <source>Search number, title, unit</source>
         <translation>搜索编号、标题、单位</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="411"/>
-        <location filename="../../widgets/incidents/board.py" line="492"/>
+        <location filename="../../widgets/incidents/board.py" line="387"/>
+        <location filename="../../widgets/incidents/board.py" line="468"/>
         <source>Save filter</source>
         <translation>保存筛选</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="471"/>
+        <location filename="../../widgets/incidents/board.py" line="447"/>
         <source>Presets…</source>
         <translation>筛选方案…</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="492"/>
+        <location filename="../../widgets/incidents/board.py" line="468"/>
         <source>Name of the preset</source>
         <translation>方案名称</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/incidents/board.py" line="502"/>
+        <location filename="../../widgets/incidents/board.py" line="478"/>
         <source>%n incidents</source>
         <translation>
             <numerusform>共 %n 件</numerusform>
@@ -350,163 +330,88 @@
 <context>
     <name>IncidentBoardModel</name>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="113"/>
+        <location filename="../../widgets/incidents/board.py" line="114"/>
         <source>Level</source>
         <extracomment>Records fetched per page, and pages kept. Seconds a new or changed row stays highlighted. (key, record field it sorts by)</extracomment>
         <translation>等级</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="114"/>
+        <location filename="../../widgets/incidents/board.py" line="115"/>
         <source>Number</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="115"/>
+        <location filename="../../widgets/incidents/board.py" line="116"/>
         <source>Category</source>
         <translation>事项类别</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="116"/>
+        <location filename="../../widgets/incidents/board.py" line="117"/>
         <source>Street</source>
         <translation>街镇</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="117"/>
+        <location filename="../../widgets/incidents/board.py" line="118"/>
         <source>Source</source>
         <translation>来源</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="118"/>
+        <location filename="../../widgets/incidents/board.py" line="119"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="119"/>
+        <location filename="../../widgets/incidents/board.py" line="120"/>
         <source>Unit</source>
         <translation>处置单位</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="120"/>
+        <location filename="../../widgets/incidents/board.py" line="121"/>
         <source>Time left</source>
         <translation>剩余时限</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="121"/>
+        <location filename="../../widgets/incidents/board.py" line="122"/>
         <source>Reports</source>
         <translation>上报数</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="122"/>
+        <location filename="../../widgets/incidents/board.py" line="123"/>
         <source>Last change</source>
         <translation>最近更新</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="125"/>
-        <source>Reported</source>
-        <translation>已上报</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="126"/>
-        <source>Registered</source>
-        <translation>已立案</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="127"/>
-        <source>Dispatched</source>
-        <translation>已派遣</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="128"/>
-        <source>Handling</source>
-        <translation>处置中</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="129"/>
-        <source>Handled</source>
-        <translation>已处置</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="130"/>
-        <source>Closed</source>
-        <translation>已结案</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="131"/>
-        <source>Suspended</source>
-        <translation>已挂起</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="132"/>
-        <source>Invalid</source>
-        <translation>作废</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="133"/>
-        <source>Merged</source>
-        <translation>已合并</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="136"/>
-        <source>Sensor</source>
-        <translation>物联感知</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="137"/>
-        <source>AI video</source>
-        <translation>AI视频</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="138"/>
-        <source>12345 hotline</source>
-        <translation>12345热线</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="139"/>
-        <source>Patrol</source>
-        <translation>网格巡查</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="140"/>
-        <source>Citizen</source>
-        <translation>市民上报</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="141"/>
-        <source>Console</source>
-        <translation>指挥台</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/board.py" line="309"/>
+        <location filename="../../widgets/incidents/board.py" line="285"/>
         <source>Red</source>
         <translation>红色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="309"/>
+        <location filename="../../widgets/incidents/board.py" line="285"/>
         <source>Orange</source>
         <translation>橙色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="309"/>
+        <location filename="../../widgets/incidents/board.py" line="285"/>
         <source>Yellow</source>
         <translation>黄色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="309"/>
+        <location filename="../../widgets/incidents/board.py" line="285"/>
         <source>Blue</source>
         <translation>蓝色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="335"/>
+        <location filename="../../widgets/incidents/board.py" line="311"/>
         <source>paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="341"/>
+        <location filename="../../widgets/incidents/board.py" line="317"/>
         <source>%1 min</source>
         <translation>%1 分钟</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="343"/>
+        <location filename="../../widgets/incidents/board.py" line="319"/>
         <source>OVERDUE %1</source>
         <translation>超时 %1</translation>
     </message>
@@ -514,289 +419,162 @@
 <context>
     <name>IncidentDetail</name>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="83"/>
+        <location filename="../../widgets/incidents/detail.py" line="85"/>
         <source>Number</source>
         <extracomment>Actions offered as buttons, in the order of the closed loop.</extracomment>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="84"/>
+        <location filename="../../widgets/incidents/detail.py" line="86"/>
         <source>Severity</source>
         <translation>等级</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="85"/>
+        <location filename="../../widgets/incidents/detail.py" line="87"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="86"/>
+        <location filename="../../widgets/incidents/detail.py" line="88"/>
         <source>Category</source>
         <translation>事项类别</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="87"/>
+        <location filename="../../widgets/incidents/detail.py" line="89"/>
         <source>Street / grid</source>
         <translation>街镇 / 网格</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="88"/>
+        <location filename="../../widgets/incidents/detail.py" line="90"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="89"/>
-        <location filename="../../widgets/incidents/detail.py" line="139"/>
+        <location filename="../../widgets/incidents/detail.py" line="91"/>
+        <location filename="../../widgets/incidents/detail.py" line="140"/>
         <source>Source</source>
         <translation>来源</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="90"/>
+        <location filename="../../widgets/incidents/detail.py" line="92"/>
         <source>Unit</source>
         <translation>处置单位</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="91"/>
+        <location filename="../../widgets/incidents/detail.py" line="93"/>
         <source>Stage deadline</source>
         <translation>本环节时限</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="175"/>
-        <source>Reported</source>
-        <translation>已上报</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="93"/>
+        <location filename="../../widgets/incidents/detail.py" line="95"/>
         <source>Description</source>
         <translation>描述</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="92"/>
+        <location filename="../../widgets/incidents/detail.py" line="94"/>
         <source>Reported at</source>
         <translation>上报时间</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="101"/>
+        <location filename="../../widgets/incidents/detail.py" line="103"/>
         <source>Actions</source>
         <translation>处置操作</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="104"/>
+        <location filename="../../widgets/incidents/detail.py" line="106"/>
         <source>Note for the timeline</source>
         <translation>处置备注（记入时间线）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="109"/>
+        <location filename="../../widgets/incidents/detail.py" line="111"/>
         <source>merge into #</source>
         <translation>合并到 #</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="111"/>
+        <location filename="../../widgets/incidents/detail.py" line="113"/>
         <source>Dispatch to</source>
         <translation>派遣至</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="134"/>
-        <location filename="../../widgets/incidents/detail.py" line="139"/>
+        <location filename="../../widgets/incidents/detail.py" line="135"/>
+        <location filename="../../widgets/incidents/detail.py" line="140"/>
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="134"/>
+        <location filename="../../widgets/incidents/detail.py" line="135"/>
         <source>Who</source>
         <translation>人员</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="134"/>
+        <location filename="../../widgets/incidents/detail.py" line="135"/>
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="134"/>
+        <location filename="../../widgets/incidents/detail.py" line="135"/>
         <source>Note</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="139"/>
-        <location filename="../../widgets/incidents/detail.py" line="169"/>
+        <location filename="../../widgets/incidents/detail.py" line="140"/>
         <source>Report</source>
         <translation>上报</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="148"/>
+        <location filename="../../widgets/incidents/detail.py" line="149"/>
         <source>Timeline</source>
         <translation>时间线</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="157"/>
-        <source>Register</source>
-        <translation>立案</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="158"/>
-        <source>Dispatch</source>
-        <translation>派遣</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="159"/>
-        <source>Accept</source>
-        <translation>受理</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="160"/>
-        <source>Feedback</source>
-        <translation>反馈</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="161"/>
-        <source>Verify pass</source>
-        <translation>核查通过</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="162"/>
-        <source>Return for rework</source>
-        <translation>退回返工</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="163"/>
-        <source>Return dispatch</source>
-        <translation>退回派单</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="164"/>
-        <source>Supervise</source>
-        <translation>督办</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="165"/>
-        <source>Suspend</source>
-        <translation>挂起</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="166"/>
-        <source>Resume</source>
-        <translation>恢复</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="167"/>
-        <source>Merge into…</source>
-        <translation>合并到…</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="168"/>
-        <location filename="../../widgets/incidents/detail.py" line="182"/>
-        <source>Invalid</source>
-        <translation>作废</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="170"/>
-        <source>Merged report</source>
-        <translation>合并上报</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="176"/>
-        <source>Registered</source>
-        <translation>已立案</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="177"/>
-        <source>Dispatched</source>
-        <translation>已派遣</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="178"/>
-        <source>Handling</source>
-        <translation>处置中</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="179"/>
-        <source>Handled</source>
-        <translation>已处置</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="180"/>
-        <source>Closed</source>
-        <translation>已结案</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="181"/>
-        <source>Suspended</source>
-        <translation>已挂起</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="183"/>
-        <source>Merged</source>
-        <translation>已合并</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="202"/>
+        <location filename="../../widgets/incidents/detail.py" line="172"/>
         <source>No incident selected</source>
         <translation>未选择事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="218"/>
-        <source>Red</source>
-        <translation>红色</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="218"/>
-        <source>Orange</source>
-        <translation>橙色</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="218"/>
-        <source>Yellow</source>
-        <translation>黄色</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="218"/>
-        <source>Blue</source>
-        <translation>蓝色</translation>
-    </message>
-    <message>
-        <location filename="../../widgets/incidents/detail.py" line="224"/>
+        <location filename="../../widgets/incidents/detail.py" line="193"/>
         <source>(supervised)</source>
         <translation>（督办）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="240"/>
+        <location filename="../../widgets/incidents/detail.py" line="209"/>
         <source>OVERDUE by %1 min</source>
         <translation>已超时 %1 分钟</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/incidents/detail.py" line="253"/>
+        <location filename="../../widgets/incidents/detail.py" line="221"/>
         <source>Merged reports: %n</source>
         <translation>
             <numerusform>合并上报：%n 条</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="278"/>
+        <location filename="../../widgets/incidents/detail.py" line="247"/>
         <source>%1 (responsibility list)</source>
         <translation>%1（责任清单建议）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="287"/>
+        <location filename="../../widgets/incidents/detail.py" line="256"/>
         <source>Enter the number of the incident to merge into</source>
         <translation>请输入要合并到的事件编号</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="289"/>
+        <location filename="../../widgets/incidents/detail.py" line="258"/>
         <source>Sending…</source>
         <translation>发送中…</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="297"/>
+        <location filename="../../widgets/incidents/detail.py" line="266"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="298"/>
+        <location filename="../../widgets/incidents/detail.py" line="267"/>
         <source>Queued offline</source>
         <translation>已离线排队</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="299"/>
+        <location filename="../../widgets/incidents/detail.py" line="268"/>
         <source>Rejected</source>
         <translation>已拒绝</translation>
     </message>
@@ -847,6 +625,170 @@
         <location filename="../../widgets/common/login.py" line="62"/>
         <source>Signing in…</source>
         <translation>正在登录…</translation>
+    </message>
+</context>
+<context>
+    <name>Names</name>
+    <message>
+        <location filename="../../widgets/common/names.py" line="17"/>
+        <source>Reported</source>
+        <translation>已上报</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="18"/>
+        <source>Registered</source>
+        <translation>已立案</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="19"/>
+        <source>Dispatched</source>
+        <translation>已派遣</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="20"/>
+        <source>Handling</source>
+        <translation>处置中</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="21"/>
+        <source>Handled</source>
+        <translation>已处置</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="22"/>
+        <source>Closed</source>
+        <translation>已结案</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="23"/>
+        <source>Suspended</source>
+        <translation>已挂起</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="24"/>
+        <location filename="../../widgets/common/names.py" line="49"/>
+        <source>Invalid</source>
+        <translation>作废</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="25"/>
+        <source>Merged</source>
+        <translation>已合并</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="28"/>
+        <source>Sensor</source>
+        <translation>物联感知</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="29"/>
+        <source>AI video</source>
+        <translation>AI视频</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="30"/>
+        <source>12345 hotline</source>
+        <translation>12345热线</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="31"/>
+        <source>Patrol</source>
+        <translation>网格巡查</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="32"/>
+        <source>Citizen</source>
+        <translation>市民上报</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="33"/>
+        <source>Console</source>
+        <translation>指挥台</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="35"/>
+        <source>Red</source>
+        <translation>红色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="35"/>
+        <source>Orange</source>
+        <translation>橙色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="35"/>
+        <source>Yellow</source>
+        <translation>黄色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="35"/>
+        <source>Blue</source>
+        <translation>蓝色</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="37"/>
+        <source>Report</source>
+        <translation>上报</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="38"/>
+        <source>Register</source>
+        <translation>立案</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="39"/>
+        <source>Dispatch</source>
+        <translation>派遣</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="40"/>
+        <source>Accept</source>
+        <translation>受理</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="41"/>
+        <source>Feedback</source>
+        <translation>反馈</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="42"/>
+        <source>Verify pass</source>
+        <translation>核查通过</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="43"/>
+        <source>Return for rework</source>
+        <translation>退回返工</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="44"/>
+        <source>Return dispatch</source>
+        <translation>退回派单</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="45"/>
+        <source>Supervise</source>
+        <translation>督办</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="46"/>
+        <source>Suspend</source>
+        <translation>挂起</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="47"/>
+        <source>Resume</source>
+        <translation>恢复</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="48"/>
+        <source>Merge into…</source>
+        <translation>合并到…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="50"/>
+        <source>Merged report</source>
+        <translation>合并上报</translation>
     </message>
 </context>
 </TS>

@@ -26,5 +26,5 @@ def test_every_ui_string_is_translated() -> None:
 
 def test_the_console_speaks_chinese_by_default(qt_app: QApplication) -> None:
     assert QCoreApplication.translate("ConsoleStatusBar", "Online") == "在线"
-    assert QCoreApplication.translate("IncidentDetail", "Dispatch") == "派遣"
+    assert QCoreApplication.translate("Names", "Dispatch") == "派遣"
     assert "CJK" in qt_app.font().family() or "Hei" in qt_app.font().family()

@@ -9,7 +9,6 @@ the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -33,6 +32,8 @@ from PySide6.QtWidgets import (
 
 from app.domain.catalog import Catalog
 from app.domain.records import IDX
+from widgets.common.names import Names
+from widgets.common.tasks import TaskSet
 
 #: Records fetched per page, and pages kept.
 PAGE = 200
@@ -102,7 +103,7 @@ class IncidentBoardModel(QAbstractTableModel):
         self._query_ids: IdsQuery | None = None
         self._query_rows: RowsQuery | None = None
         self._generation = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(lambda: self._spawn(self._reload()))
@@ -121,25 +122,7 @@ class IncidentBoardModel(QAbstractTableModel):
             self.tr("Reports"),
             self.tr("Last change"),
         ]
-        self._status_names = {
-            "reported": self.tr("Reported"),
-            "registered": self.tr("Registered"),
-            "dispatched": self.tr("Dispatched"),
-            "handling": self.tr("Handling"),
-            "handled": self.tr("Handled"),
-            "closed": self.tr("Closed"),
-            "suspended": self.tr("Suspended"),
-            "invalid": self.tr("Invalid"),
-            "merged": self.tr("Merged"),
-        }
-        self._source_names = {
-            "sensor": self.tr("Sensor"),
-            "video_ai": self.tr("AI video"),
-            "hotline_12345": self.tr("12345 hotline"),
-            "patrol": self.tr("Patrol"),
-            "citizen": self.tr("Citizen"),
-            "console": self.tr("Console"),
-        }
+        self.names = Names()
 
     # -- what the owner sets -------------------------------------------------------------------
     def set_queries(self, query_ids: IdsQuery, query_rows: RowsQuery) -> None:
@@ -179,17 +162,10 @@ class IncidentBoardModel(QAbstractTableModel):
         """Stop the timers and the loads in flight (the console is closing)."""
         self._tick.stop()
         self._refresh_timer.stop()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        loop = _current_loop()
-        if loop is None:  # no loop any more (closing): nothing to load for
-            coroutine.close()
-            return
-        task = loop.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coroutine)
 
     async def _reload(self) -> None:
         if self._query_ids is None:
@@ -319,10 +295,10 @@ class IncidentBoardModel(QAbstractTableModel):
             return street.name.get(lang) if street else str(record[IDX["street"]])
         if key == "source":
             source = str(record[IDX["source"]])
-            return self._source_names.get(source, source)
+            return self.names.source(source)
         if key == "status":
             status = str(record[IDX["status"]])
-            text = self._status_names.get(status, status)
+            text = self.names.status(status)
             return text + (" ⚑" if record[IDX["supervised"]] else "")
         if key == "unit":
             unit = self.catalog.units.get(str(record[IDX["unit"]] or ""))
@@ -383,7 +359,7 @@ class IncidentBoard(QWidget):
         self.status.setObjectName("statusFilter")
         self.status.addItem(self.tr("Open incidents"), "open")
         self.status.addItem(self.tr("All incidents"), "all")
-        for status, name in self.model._status_names.items():
+        for status, name in self.model.names.statuses.items():
             self.status.addItem(name, status)
         self.street = QComboBox()
         self.street.setObjectName("streetFilter")
@@ -398,7 +374,7 @@ class IncidentBoard(QWidget):
         self.severity = QComboBox()
         self.severity.setObjectName("severityFilter")
         self.severity.addItem(self.tr("All levels"), 0)
-        for level, name in enumerate([self.tr("Red"), self.tr("Orange"), self.tr("Yellow"), self.tr("Blue")], 1):
+        for level, name in self.model.names.severities.items():
             self.severity.addItem(name, level)
         self.overdue = QCheckBox(self.tr("Overdue only"))
         self.overdue.setObjectName("overdueFilter")
@@ -500,17 +476,3 @@ class IncidentBoard(QWidget):
 
     def _on_loaded(self, count: int) -> None:
         self.count.setText(self.tr("%n incidents", "", count))
-
-
-def _current_loop() -> asyncio.AbstractEventLoop | None:
-    """The loop to run a task on: the running one, else the one set for this thread (a Qt
-    signal may arrive between two runs of the loop, as in tests), unless it is closed."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        return None
-    return None if loop.is_closed() else loop

@@ -30,6 +30,7 @@ from app.domain import permissions, workflow
 from app.domain.catalog import Catalog
 from app.domain.model import Action, Incident, Severity
 from app.domain.permissions import Principal
+from widgets.common.names import Names
 
 SEVERITY_COLOURS = {
     Severity.RED: "#d32f2f",
@@ -72,6 +73,7 @@ class IncidentDetail(QWidget):
         self.principal = principal
         self.language = language
         self.incident: Incident | None = None
+        self.names = Names()
 
         self._title = QLabel()
         self._title.setObjectName("incidentTitle")
@@ -114,9 +116,8 @@ class IncidentDetail(QWidget):
         self._buttons: dict[Action, QPushButton] = {}
         grid = QHBoxLayout()
         grid.setSpacing(4)
-        names = self._action_names()
         for action in BUTTON_ACTIONS:
-            button = QPushButton(names[action])
+            button = QPushButton(self.names.action(action))
             button.setMinimumHeight(36)
             button.setObjectName(f"action_{action.value}")
             button.clicked.connect(lambda _checked=False, a=action: self._request(a))
@@ -152,37 +153,6 @@ class IncidentDetail(QWidget):
         layout.addWidget(self._merged, 1)
         self.set_incident(None)
 
-    def _action_names(self) -> dict[Action, str]:
-        return {
-            Action.REGISTER: self.tr("Register"),
-            Action.DISPATCH: self.tr("Dispatch"),
-            Action.ACCEPT: self.tr("Accept"),
-            Action.FEEDBACK: self.tr("Feedback"),
-            Action.VERIFY: self.tr("Verify pass"),
-            Action.REWORK: self.tr("Return for rework"),
-            Action.RETURN: self.tr("Return dispatch"),
-            Action.SUPERVISE: self.tr("Supervise"),
-            Action.SUSPEND: self.tr("Suspend"),
-            Action.RESUME: self.tr("Resume"),
-            Action.MERGE: self.tr("Merge into…"),
-            Action.INVALIDATE: self.tr("Invalid"),
-            Action.REPORT: self.tr("Report"),
-            Action.ADD_REPORT: self.tr("Merged report"),
-        }
-
-    def _status_name(self, status: str) -> str:
-        return {
-            "reported": self.tr("Reported"),
-            "registered": self.tr("Registered"),
-            "dispatched": self.tr("Dispatched"),
-            "handling": self.tr("Handling"),
-            "handled": self.tr("Handled"),
-            "closed": self.tr("Closed"),
-            "suspended": self.tr("Suspended"),
-            "invalid": self.tr("Invalid"),
-            "merged": self.tr("Merged"),
-        }.get(status, status)
-
     def allowed_actions(self) -> list[Action]:
         """The actions offered now: allowed by the workflow in this state and by the role."""
         if self.incident is None:
@@ -215,11 +185,10 @@ class IncidentDetail(QWidget):
         colour = SEVERITY_COLOURS[incident.severity]
         self._title.setText(incident.title)
         self._labels["number"].setText(f"#{incident.id:08d}  v{incident.version}")
-        severity_names = [self.tr("Red"), self.tr("Orange"), self.tr("Yellow"), self.tr("Blue")]
         self._labels["severity"].setText(
-            f'<span style="color:{colour}">■</span> {severity_names[int(incident.severity) - 1]}'
+            f'<span style="color:{colour}">■</span> {self.names.severity(int(incident.severity))}'
         )
-        status = self._status_name(incident.status.value)
+        status = self.names.status(incident.status.value)
         if incident.supervised:
             status += "  " + self.tr("(supervised)")
         self._labels["status"].setText(status)
@@ -228,7 +197,7 @@ class IncidentDetail(QWidget):
             f"{street.name.get(lang) if street else incident.location.street} / {incident.location.grid}"
         )
         self._labels["address"].setText(incident.location.address or "—")
-        self._labels["source"].setText(incident.source.value)
+        self._labels["source"].setText(self.names.source(incident.source.value))
         self._labels["unit"].setText(unit.name.get(lang) if unit else (incident.unit or "—"))
         due = incident.current_deadline
         if due is None:
@@ -244,16 +213,16 @@ class IncidentDetail(QWidget):
             self._labels["deadline"].setText(text)
         self._labels["reported"].setText(_when(incident.reported_at))
         self._labels["description"].setText(incident.description or "—")
-        names = self._action_names()
         self._timeline.setRowCount(len(incident.timeline))
         for row, entry in enumerate(reversed(incident.timeline)):
-            cells = [_when(entry.at), entry.actor, names.get(entry.action, entry.action.value), entry.note]
+            cells = [_when(entry.at), entry.actor, self.names.action(entry.action), entry.note]
             for col, text in enumerate(cells):
                 self._timeline.setItem(row, col, QTableWidgetItem(text))
         self._merged_label.setText(self.tr("Merged reports: %n", "", len(incident.merged)))
         self._merged.setRowCount(len(incident.merged))
         for row, report in enumerate(incident.merged):
-            for col, text in enumerate([_when(report.at), report.source.value, report.summary or report.report_id]):
+            cells = [_when(report.at), self.names.source(report.source.value), report.summary or report.report_id]
+            for col, text in enumerate(cells):
                 self._merged.setItem(row, col, QTableWidgetItem(text))
         allowed = set(self.allowed_actions())
         for action, button in self._buttons.items():
