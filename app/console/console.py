@@ -223,6 +223,8 @@ class Console(QObject):
     async def stop(self) -> None:
         """Stop syncing, close the cache and the windows."""
         self._tasks.cancel_all()
+        if self.windows:
+            self.workspace.save()  # where the operator left windows and docks, for next time
         self.board.model.stop()
         self._counts_timer.stop()
         self._counts_ticker.stop()
@@ -253,6 +255,10 @@ class Console(QObject):
             watermark,
         )
         self.windows = self.workspace.build()
+        menu = self.windows[0].menuBar().addMenu(self.tr("Workspace"))
+        menu.addAction(self.tr("Conflict inbox"), self._show_conflicts)
+        menu.addAction(self.tr("Save layout"), self.workspace.save)
+        menu.addAction(self.tr("Reset layout"), self.workspace.reset)
         for window in self.windows:
             window.status.set_user(f"{principal.display_name or principal.name} · {role}")
             window.status.conflicts_requested.connect(self._show_conflicts)

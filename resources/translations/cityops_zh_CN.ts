@@ -107,102 +107,122 @@
         <translation>无法连接服务器：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="252"/>
+        <location filename="../../app/console/console.py" line="254"/>
         <source>CityOps Console — %1</source>
         <translation>一网统管指挥台 — %1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="267"/>
+        <location filename="../../app/console/console.py" line="258"/>
+        <source>Workspace</source>
+        <translation>工作区</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="259"/>
+        <source>Conflict inbox</source>
+        <translation>冲突收件箱</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="260"/>
+        <source>Save layout</source>
+        <translation>保存布局</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="261"/>
+        <source>Reset layout</source>
+        <translation>重置布局</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="273"/>
         <source>District watch officer</source>
         <translation>区城运中心值班员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="268"/>
+        <location filename="../../app/console/console.py" line="274"/>
         <source>Street operations center</source>
         <translation>街镇城运中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="269"/>
+        <location filename="../../app/console/console.py" line="275"/>
         <source>Professional center</source>
         <translation>专业指挥中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="270"/>
+        <location filename="../../app/console/console.py" line="276"/>
         <source>Field commander</source>
         <translation>现场指挥员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="271"/>
+        <location filename="../../app/console/console.py" line="277"/>
         <source>Trainer</source>
         <translation>演练教员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="272"/>
+        <location filename="../../app/console/console.py" line="278"/>
         <source>Auditor</source>
         <translation>审计员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="273"/>
+        <location filename="../../app/console/console.py" line="279"/>
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="284"/>
+        <location filename="../../app/console/console.py" line="290"/>
         <source>Incidents</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="287"/>
+        <location filename="../../app/console/console.py" line="293"/>
         <source>Incident detail</source>
         <translation>事件详情</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="289"/>
+        <location filename="../../app/console/console.py" line="295"/>
         <source>Map</source>
         <translation>地图</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="289"/>
+        <location filename="../../app/console/console.py" line="295"/>
         <source>Map of Putuo in 2D and 3D — coming with the map release</source>
         <translation>普陀区二维/三维地图 — 将在地图版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="290"/>
+        <location filename="../../app/console/console.py" line="296"/>
         <source>Video wall</source>
         <translation>视频墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="290"/>
+        <location filename="../../app/console/console.py" line="296"/>
         <source>Live cameras — coming with the video wall release</source>
         <translation>实时视频 — 将在视频墙版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="292"/>
+        <location filename="../../app/console/console.py" line="298"/>
         <source>Vital signs</source>
         <translation>数字体征</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="293"/>
+        <location filename="../../app/console/console.py" line="299"/>
         <source>The district&apos;s vital signs — coming with the dashboard release</source>
         <translation>城市数字体征 — 将在体征大屏版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="295"/>
+        <location filename="../../app/console/console.py" line="301"/>
         <source>Drill</source>
         <translation>演练</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="295"/>
+        <location filename="../../app/console/console.py" line="301"/>
         <source>Drill recording and playback — coming with the training release</source>
         <translation>演练录制与回放 — 将在演练版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="385"/>
+        <location filename="../../app/console/console.py" line="391"/>
         <source>the console could not record the action: %1</source>
         <translation>指挥台未能记录该操作：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="392"/>
+        <location filename="../../app/console/console.py" line="398"/>
         <source>the command waits in the outbox and is sent on reconnect</source>
         <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
     </message>

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 SCREENS = [
     {
@@ -102,3 +103,18 @@ def test_one_screen_gets_the_compact_layout(tmp_path: Path) -> None:
 def test_two_screens_share_the_district_windows(tmp_path: Path) -> None:
     layout = _run(tmp_path, SCREENS[:2], "district", "build")
     assert layout["screens"] == ["A", "B", "A", "B"]
+
+
+def test_the_console_keeps_its_layout_and_offers_a_reset(qloop: Any, consoles: Any) -> None:
+    """Through the real console: the layout is saved when it closes, and the Workspace menu
+    offers the reset."""
+
+    async def scenario() -> None:
+        console = await consoles("officer")
+        actions = [a.text() for a in console.windows[0].menuBar().actions()[0].menu().actions()]
+        assert "重置布局" in actions and "冲突收件箱" in actions
+        await console.stop()
+        settings = (console.options.cache_dir / "workspace.ini").read_text()
+        assert "geometry" in settings and "state" in settings
+
+    qloop.run(scenario())
