@@ -98,6 +98,7 @@ class IncidentBoardModel(QAbstractTableModel):
         # reorders rows; a record changes only when the cache says so).
         self._records: OrderedDict[int, tuple[tuple[Any, ...], list[str]]] = OrderedDict()
         self._min_interval_ms = 250
+        self._stale: set[int] = set()
         self._loading: set[int] = set()
         self._flash: dict[int, float] = {}
         self._query_ids: IdsQuery | None = None
@@ -141,12 +142,15 @@ class IncidentBoardModel(QAbstractTableModel):
         reload the order (a change can move a row or let it in or out of the filter)."""
         if reset:
             self._records.clear()
+            self._stale.clear()
             self.refresh(0)
             return
         now = time.monotonic()
         for incident_id in ids:
             self._flash[incident_id] = now
-            self._records.pop(incident_id, None)
+            if incident_id in self._records:
+                # Keep showing the old record until the new one is fetched: no blank row.
+                self._stale.add(incident_id)
         self.refresh()
 
     def incident_id(self, row: int) -> int | None:
@@ -190,7 +194,9 @@ class IncidentBoardModel(QAbstractTableModel):
         generation = self._generation
         ids = [int(i) for i in self._ids[page * PAGE : (page + 1) * PAGE]]
         try:
-            records = await self._query_rows([i for i in ids if i not in self._records])
+            wanted = [i for i in ids if i not in self._records or i in self._stale]
+            self._stale.difference_update(wanted)
+            records = await self._query_rows(wanted)
         finally:
             self._loading.discard(page)
         for incident_id, record in records.items():
@@ -208,14 +214,15 @@ class IncidentBoardModel(QAbstractTableModel):
         """The record shown in ``row``, or None while its page loads (the load is started)."""
         if not 0 <= row < len(self._ids):
             return None
-        found = self._records.get(int(self._ids[row]))
-        if found is not None:
+        incident_id = int(self._ids[row])
+        found = self._records.get(incident_id)
+        if found is not None and incident_id not in self._stale:
             return found[0]
         page = row // PAGE
         if page not in self._loading:
             self._loading.add(page)
             self._spawn(self._load_page(page))
-        return None
+        return None if found is None else found[0]
 
     def _on_tick(self) -> None:
         """Once a second: end flashes and let the time-left column count down."""
@@ -343,6 +350,8 @@ class IncidentBoard(QWidget):
         self.view.setObjectName("incidentTable")
         self.view.setModel(self.model)
         self.view.setSortingEnabled(True)
+        # The board starts in deadline order: the most urgent stage first.
+        self.view.horizontalHeader().setSortIndicator(TIME_LEFT, Qt.SortOrder.AscendingOrder)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.verticalHeader().setVisible(False)

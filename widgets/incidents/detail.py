@@ -101,6 +101,7 @@ class IncidentDetail(QWidget):
             self._fields.addRow(label, value)
 
         actions = QGroupBox(self.tr("Actions"))
+        self._actions = actions
         actions_layout = QVBoxLayout(actions)
         self._note = QLineEdit()
         self._note.setPlaceholderText(self.tr("Note for the timeline"))
@@ -177,7 +178,9 @@ class IncidentDetail(QWidget):
             self._merged_label.setText("")
             for button in self._buttons.values():
                 button.setVisible(False)
+            self._actions.setVisible(False)
             return
+        self._actions.setVisible(True)
         lang = self.language
         cat = self.catalog.categories.get(incident.category)
         street = self.catalog.streets.get(incident.location.street)
