@@ -3,6 +3,7 @@ driver of :class:`comms.protocol.ClientConnection` on the ``websockets`` library
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -76,8 +77,8 @@ class SyncChannel:
         self.opened_at = 0.0
 
     async def __aenter__(self) -> SyncChannel:
-        try:
-            self._ws = await websockets.connect(
+        connect = asyncio.ensure_future(
+            websockets.connect(
                 self.url,
                 max_size=MAX_SERVER_MESSAGE,
                 compression=None,
@@ -86,6 +87,18 @@ class SyncChannel:
                 ping_timeout=15,
                 max_queue=64,
             )
+        )
+        try:
+            # Shielded: websockets cannot clean up a handshake cancelled half-way (its socket
+            # would leak); a cancelled caller lets the connect finish, then closes it.
+            self._ws = await asyncio.shield(connect)
+        except asyncio.CancelledError:
+            done, _ = await asyncio.wait({connect}, timeout=self.open_timeout)
+            if connect in done and not connect.cancelled() and connect.exception() is None:
+                await connect.result().close()
+            elif connect not in done:
+                connect.cancel()
+            raise
         except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
             raise ServerUnreachable(f"cannot open the sync channel at {self.url}: {exc}") from exc
         self.opened_at = time.monotonic()

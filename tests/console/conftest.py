@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,20 +51,6 @@ class Loop:
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
         return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout * timeout_scale()))
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
-    """Wait (on the running loop) until ``predicate()`` is true; it may return an awaitable."""
-    deadline = time.monotonic() + timeout * timeout_scale()
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

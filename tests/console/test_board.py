@@ -12,9 +12,10 @@ from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.domain.model import Action, Status
-from console.conftest import Loop, until
+from console.conftest import Loop
 from console.test_detail import post
 from support.server import ServerProcess
+from support.waiting import until
 
 
 def board_ids(console: Any) -> list[int]:

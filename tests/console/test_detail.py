@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.domain.model import Action, Status
-from console.conftest import Loop, until
+from console.conftest import Loop
 from support.server import ServerProcess
+from support.waiting import until
 
 
 def post(

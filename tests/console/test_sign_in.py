@@ -9,10 +9,11 @@ from typing import Any
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton
 
 from app.domain.model import Status
-from console.conftest import PASSWORD, Loop, until
+from console.conftest import PASSWORD, Loop
 from console.test_board import board_ids
 from console.test_detail import post
 from support.server import ServerProcess
+from support.waiting import until
 from widgets.common.login import LoginDialog
 
 

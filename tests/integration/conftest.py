@@ -3,7 +3,6 @@ users, and test consoles that are real sync services with real cache files."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -47,20 +46,6 @@ USERS = [
 
 def scaled(seconds: float) -> float:
     return seconds * timeout_scale()
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
-    """Wait until ``predicate()`` is true (it may be a coroutine function)."""
-    deadline = time.monotonic() + scaled(timeout)
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {scaled(timeout):.1f} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

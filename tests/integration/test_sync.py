@@ -24,9 +24,9 @@ from integration.conftest import (
     post_report,
     report,
     scaled,
-    until,
 )
 from support.server import ServerProcess
+from support.waiting import until
 
 pytestmark = pytest.mark.timeout(180)
 
