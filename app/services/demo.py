@@ -64,7 +64,19 @@ def wait_healthy(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"the server at {url} did not come up within {timeout:.0f} s")
 
 
+def has_display() -> bool:
+    """Whether a window can be shown here (X11 or Wayland), or Qt was told where to draw."""
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(args: argparse.Namespace) -> int:
+    if not args.headless and not args.feed and not has_display():
+        print(
+            "no display here: showing the live change feed instead of the console "
+            "(run on a desktop for the console, or add --headless --screenshot DIR --quit-after S)",
+            flush=True,
+        )
+        args.feed = True
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{args.port}"
