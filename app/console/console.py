@@ -255,6 +255,8 @@ class Console(QObject):
             watermark,
         )
         self.windows = self.workspace.build()
+        if profile.touch:
+            self.board.view.verticalHeader().setDefaultSectionSize(44)
         menu = self.windows[0].menuBar().addMenu(self.tr("Workspace"))
         menu.addAction(self.tr("Conflict inbox"), self._show_conflicts)
         menu.addAction(self.tr("Save layout"), self.workspace.save)

@@ -72,6 +72,14 @@ ROLE_PROFILES = {
     "admin": "district",
 }
 
+TOUCH_STYLE = """
+QTabBar::tab { min-height: 44px; min-width: 120px; font-size: 13pt; }
+QPushButton { min-height: 40px; min-width: 64px; font-size: 12pt; }
+QComboBox, QLineEdit, QSpinBox { min-height: 36px; font-size: 12pt; }
+QCheckBox::indicator { width: 28px; height: 28px; }
+QTableView { font-size: 12pt; }
+"""
+
 PanelFactory = Callable[[str], tuple[str, QWidget]]
 """Makes a panel by name: returns its title and widget."""
 
@@ -120,7 +128,8 @@ class Workspace:
         tabs.setObjectName("compactTabs")
         tabs.setDocumentMode(True)
         if self.profile.touch:
-            tabs.setStyleSheet("QTabBar::tab { min-height: 44px; min-width: 120px; font-size: 13pt; }")
+            # Fingers and gloves on a rugged laptop: targets of at least 40 px.
+            window.setStyleSheet(TOUCH_STYLE)
         for spec in self.profile.panels:
             title, widget = self.make_panel(spec.name)
             widget.setObjectName(f"panel_{spec.name}")
