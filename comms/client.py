@@ -4,7 +4,6 @@ driver of :class:`comms.protocol.ClientConnection` on the ``websockets`` library
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -74,7 +73,6 @@ class SyncChannel:
     def __post_init__(self) -> None:
         self.protocol = ClientConnection()
         self._ws: WebSocket | None = None
-        self.opened_at = 0.0
 
     async def __aenter__(self) -> SyncChannel:
         connect = asyncio.ensure_future(
@@ -101,7 +99,6 @@ class SyncChannel:
             raise
         except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
             raise ServerUnreachable(f"cannot open the sync channel at {self.url}: {exc}") from exc
-        self.opened_at = time.monotonic()
         self.protocol.hello(self.token, self.last_seq, self.client_name)
         await self._flush()
         return self

@@ -31,7 +31,6 @@ class ConsoleOptions:
     password: str | None = None
     screenshot_dir: Path | None = None
     quit_after: float | None = None
-    memory_keyring: bool = False
     profile: str | None = None
     remember: bool = False
     """With ``user`` and ``password`` given: remember them as the dialog's "remember me" does."""
@@ -81,10 +80,9 @@ def main(args: argparse.Namespace) -> int:
         password=sys.stdin.readline().rstrip("\n") if args.password_stdin else None,
         screenshot_dir=args.screenshot,
         quit_after=args.quit_after,
-        memory_keyring=args.memory_keyring,
         profile=args.profile,
     )
-    if options.memory_keyring:
+    if args.memory_keyring:
         from comms.credentials import MemoryKeyring
 
         options.keyring = MemoryKeyring()

@@ -204,13 +204,13 @@ class Console(QObject):
         if session is None:
             return False
         principal = Principal(session.user, Role(session.role), session.street, session.field, session.display_name)
-        self.cache = ConsoleCache(cache_path(self.options.cache_dir, self.options.server, session.user))
-        await asyncio.to_thread(remember_principal, self.cache, principal)
+        cache = ConsoleCache(cache_path(self.options.cache_dir, self.options.server, session.user))
+        await asyncio.to_thread(remember_principal, cache, principal)
         self.sync = SyncService(
             self.options.server,
             session.token,
             principal,
-            self.cache,
+            cache,
             self.catalog,
             client_name="console",
             relogin=self._relogin,

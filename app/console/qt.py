@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
@@ -51,9 +50,3 @@ def install_translations(app: QApplication, language: str) -> list[QTranslator]:
         app.installTranslator(qt)
         translators.append(qt)
     return translators
-
-
-def translation_sources() -> list[Path]:
-    """The source files whose ``tr()`` strings the translation covers."""
-    root = RESOURCES.parent
-    return sorted([*(root / "widgets").rglob("*.py"), *(root / "app" / "console").rglob("*.py")])

@@ -4,7 +4,7 @@ watermark; it knows nothing of the network or the database."""
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
 from widgets.common.status import ConsoleStatusBar
 from widgets.common.watermark import Watermark
@@ -36,12 +36,3 @@ def placeholder(text: str) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setStyleSheet("font-size: 18pt; color: #777")
     return label
-
-
-def board_and_detail(board: QWidget, detail: QWidget) -> QSplitter:
-    splitter = QSplitter(Qt.Orientation.Horizontal)
-    splitter.addWidget(board)
-    splitter.addWidget(detail)
-    splitter.setStretchFactor(0, 3)
-    splitter.setStretchFactor(1, 2)
-    return splitter

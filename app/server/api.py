@@ -137,7 +137,6 @@ class Server:
         self.writer: Writer | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self.started_at = time.time()
-        self._incidents = 0
         self._ensure_intake_key()
 
     def _ensure_intake_key(self) -> None:
@@ -148,7 +147,6 @@ class Server:
     async def start(self) -> None:
         self.writer = Writer(self.store, self.catalog, self.hub.publish)
         self.writer.start()
-        self._incidents = self.store.incident_count()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints())
         # What exists at start lives as long as the server: keep it out of the collector's
         # way, so that full collections stay short on the write path.

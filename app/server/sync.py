@@ -35,15 +35,6 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
 
 
-class _RawChanges(msgspec.Struct, tag="changes"):
-    """``changes`` with records already encoded: the server encodes a record once for every
-    session that receives it."""
-
-    after: int
-    upto: int
-    records: list[msgspec.Raw]
-
-
 _encode = msgspec.json.Encoder().encode
 
 
@@ -194,11 +185,8 @@ class SyncSession:
             await self._send_changes(upto, visible)
 
     async def _send_changes(self, upto: int, records: list[msgspec.Raw]) -> None:
-        after = self.conn.sent_seq
-        if upto <= after:
-            return
-        self.conn.sent_seq = upto
-        await self._flush([_encode(_RawChanges(after=after, upto=upto, records=records))])
+        self.conn.changes(upto, records)
+        await self._flush()
 
     async def _stream_live(self, subscriber: Subscriber, reader: asyncio.Task[None]) -> None:
         while True:

@@ -485,7 +485,7 @@ class ConsoleCache:
             else:
                 base = cur.execute(f"SELECT {_COLS} FROM shadow WHERE id = ?", (incident_id,)).fetchone()
                 if base is not None:
-                    cur.execute(_UPSERT_NEWER.replace("WHERE excluded.seq >= incidents.seq", ""), base)
+                    cur.execute(_INSERT, base)
                 cur.execute("DELETE FROM shadow WHERE id = ?", (incident_id,))
             return int(incident_id)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +27,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     create_engine,
     event,
     func,
+    or_,
     select,
 )
 from sqlalchemy.engine import make_url
@@ -283,11 +283,6 @@ class ServerStore:
         """A batch of writes inside the caller's transaction (see :class:`WriteBatch`)."""
         return WriteBatch(conn)
 
-    @staticmethod
-    def get_record(conn: Connection, incident_id: int) -> Record | None:
-        row = conn.execute(_SELECT_BY_ID, {"b_id": incident_id}).first()
-        return None if row is None else tuple(row)
-
     # -- reads for sync ----------------------------------------------------------------------
     def changes_after(self, after: int, limit: int) -> list[ChangeRow]:
         """Up to ``limit`` change-log rows after ``after``, in order."""
@@ -327,8 +322,6 @@ class ServerStore:
                 if not conditions:
                     yield seq, []
                     return
-                from sqlalchemy import or_
-
                 query = query.where(or_(*conditions))
             result = conn.execution_options(stream_results=True, yield_per=chunk).execute(query)
             while True:
@@ -338,36 +331,7 @@ class ServerStore:
                 yield seq, rows
             result.close()
 
-    def bulk_load(self, rows: Iterable[Record], last_seq: int) -> None:
-        """Load records straight into the incidents table (benchmarks and fixtures), with one
-        change-log row marking where the log stands."""
-        with self.engine.begin() as conn:
-            batch: list[dict[str, Any]] = []
-            keys = incidents.c.keys()
-            for record in rows:
-                batch.append(dict(zip(keys, record, strict=True)))
-                if len(batch) >= 20000:
-                    conn.execute(incidents.insert(), batch)
-                    batch.clear()
-            if batch:
-                conn.execute(incidents.insert(), batch)
-            if last_seq:
-                conn.execute(
-                    changes.insert().values(
-                        seq=last_seq,
-                        at=time.time(),
-                        incident_id=0,
-                        street="",
-                        category="",
-                        unit=None,
-                        actor="system",
-                        action="bulk_load",
-                        record="null",
-                    )
-                )
 
-
-_SELECT_BY_ID = select(*_INCIDENT_COLUMNS).where(incidents.c.id == bindparam("b_id"))
 _COLS = ", ".join(FIELDS)
 
 
@@ -434,8 +398,8 @@ class WriteBatch:
         held = self._incidents.get(incident_id)
         if held is not None:
             return held[0]
-        row = self._one(self.sql.by_id, (incident_id,))
-        return None if row is None else from_record(row)
+        record = self.get_record(incident_id)
+        return None if record is None else from_record(record)
 
     def merge_candidates(self, category: str, since: float, box: tuple[float, float, float, float]) -> list[Candidate]:
         self.cur.execute(self.sql.candidates, (category, box[1], box[3], box[0], box[2], since, *_OPEN))

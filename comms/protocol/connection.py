@@ -47,6 +47,15 @@ def encode(message: msgspec.Struct) -> bytes:
     return _encoder.encode(message)
 
 
+class _ChangesOut(msgspec.Struct, tag="changes"):
+    """The wire form of :class:`messages.Changes` on the sending side, where records may be
+    pre-encoded."""
+
+    after: int
+    upto: int
+    records: list[Record | msgspec.Raw]
+
+
 class ProtocolError(msgspec.Struct, frozen=True):
     """An event: a received message broke the protocol. ``code`` is stable, ``message`` says
     what was wrong. The state was left as it was."""
@@ -130,12 +139,13 @@ class ServerConnection:
         self.sent_seq = seq
         self._out.append(encode(m.SnapshotEnd(seq=seq, count=count)))
 
-    def changes(self, upto: int, records: Sequence[Record]) -> None:
+    def changes(self, upto: int, records: Sequence[Record | msgspec.Raw]) -> None:
         """Send the changes after what was last sent up to ``upto``; the caller has filtered
-        ``records`` to what the user may see."""
+        ``records`` to what the user may see. Records may come already encoded
+        (:class:`msgspec.Raw`): the server encodes each change once for every session."""
         if upto <= self.sent_seq:
             return
-        self._out.append(encode(m.Changes(after=self.sent_seq, upto=upto, records=list(records))))
+        self._out.append(encode(_ChangesOut(after=self.sent_seq, upto=upto, records=list(records))))
         self.sent_seq = upto
 
     def ack(self, key: str, seq: int, record: Record | None) -> None:

@@ -93,7 +93,6 @@ class IncidentBoardModel(QAbstractTableModel):
         self.catalog = catalog
         self.language = language
         self._ids: Sequence[int] = ()
-        self._row_of: dict[int, int] | None = None
         # Records and their display strings by incident id, kept across reloads (a reload
         # reorders rows; a record changes only when the cache says so).
         self._records: OrderedDict[int, tuple[tuple[Any, ...], list[str]]] = OrderedDict()
@@ -157,9 +156,16 @@ class IncidentBoardModel(QAbstractTableModel):
         return int(self._ids[row]) if 0 <= row < len(self._ids) else None
 
     def row_of(self, incident_id: int) -> int | None:
-        if self._row_of is None:
-            self._row_of = {int(i): r for r, i in enumerate(self._ids)}
-        return self._row_of.get(incident_id)
+        """The row showing an incident, or None. The board query's rows find it by a sorted
+        search; a plain sequence (tests) by a scan."""
+        position = getattr(self._ids, "position", None)
+        if position is not None:
+            row: int | None = position(incident_id)
+            return row
+        try:
+            return list(self._ids).index(incident_id)
+        except ValueError:
+            return None
 
     # -- loading ---------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -181,7 +187,6 @@ class IncidentBoardModel(QAbstractTableModel):
             return  # a newer reload is on its way
         self.beginResetModel()
         self._ids = ids
-        self._row_of = None
         self._loading.clear()
         self.endResetModel()
         self.loaded.emit(len(ids))
