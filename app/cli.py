@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run (0: until interrupted)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--no-devices", action="store_true", help="do not register the simulated sensors and cameras")
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("feed", help="sign in and print the live change feed as a console receives it")
@@ -178,7 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_console)
 
-    p = sub.add_parser("setup-data", help="build derived data (translations); fast when up to date")
+    p = sub.add_parser("setup-data", help="build derived data (translations, map layers); fast when up to date")
+    p.add_argument(
+        "--geo-dir", type=Path, default=None, help="where the map layers go (default: $CITYOPS_GEO_DIR, else data/geo)"
+    )
     p.set_defaults(func=_cmd_setup_data)
 
     p = sub.add_parser("bench", help="run a benchmark")

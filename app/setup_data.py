@@ -1,5 +1,6 @@
 """``cityops setup-data``: derive what the repository does not carry — compiled translations
-now, map layers later. Fast when everything is up to date: ``make`` runs it every time."""
+and the map layers (:mod:`app.geodata.build`). Fast when everything is up to date: ``make``
+runs it every time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from resources import RESOURCES
 
@@ -32,7 +34,34 @@ def build_translations(folder: Path = RESOURCES / "translations") -> list[Path]:
     return built
 
 
-def main(_args: argparse.Namespace) -> int:
+def build_map_layers(folder: Path) -> dict[str, Any] | None:
+    """Build the map layers into ``folder`` unless they are up to date; returns the new
+    manifest, or None when nothing was built."""
+    # Imported here: shapely and pyproj are not needed for the translations.
+    from app.geodata import build_geodata, current_build
+
+    if current_build(folder) is not None:
+        return None
+    return build_geodata(folder, force=True)
+
+
+def main(args: argparse.Namespace) -> int:
     for path in build_translations():
         print(f"built {path.relative_to(RESOURCES.parent)}")
+    from app.domain.district import default_geo_dir
+    from app.geodata import GeoDataError
+
+    folder: Path = getattr(args, "geo_dir", None) or default_geo_dir()
+    try:
+        manifest = build_map_layers(folder)
+    except GeoDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if manifest is not None:
+        district, grid, streets = manifest["district"], manifest["grid"], manifest["streets"]
+        print(
+            f"built map layers in {folder}: {district['name_en']} {district['area_km2']} km², "
+            f"{len(manifest['neighbours'])} neighbours, {streets['source']} streets, "
+            f"{grid['count']} unit grid cells ({manifest['source']['package']} {manifest['source']['version']})"
+        )
     return 0

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCHES = ("sync", "ui", "board")
+BENCHES = ("sync", "ui", "board", "map")
 
 
 def print_table(title: str, rows: list[tuple[str, Any, str]]) -> None:
@@ -41,6 +41,10 @@ def run_bench(name: str, json_path: Path | None, n: int | None) -> int:
         from bench.board import run as run_board
 
         results = run_board(n or 1_000_000)
+    elif name == "map":
+        from bench.map import run as run_map
+
+        results = run_map(n)
     else:
         print(f"unknown benchmark {name!r}; available: {', '.join(BENCHES)}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from app.console.app import ConsoleOptions, cache_path, grab_screens
+from app.console.mapping import MapController, MapPanel, load_district_or_none
 from app.console.window import ScreenWindow, placeholder
 from app.console.workspace import PROFILES, ROLE_PROFILES, Workspace
 from app.domain.model import OPEN_STATUSES, Action, Severity, Status
@@ -29,6 +30,7 @@ from app.services.events import (
     IncidentsChanged,
     OutboxChanged,
 )
+from app.services.mapdata import MapService
 from app.services.sync import SyncService
 from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
@@ -67,6 +69,8 @@ class Console(QObject):
         #: Whether this session started from the cache with the server unreachable.
         self.offline_start = False
         self.conflict_inbox: ConflictInbox | None = None
+        self.map: MapController | None = None
+        self.map_panel: MapPanel | None = None
         # The board and the alerts need no signed-in person; they are made before sign-in.
         self.board = IncidentBoard(self.catalog, options.language)
         self.board.filter_changed.connect(self._on_filter)
@@ -226,6 +230,8 @@ class Console(QObject):
         if self.windows:
             self.workspace.save()  # where the operator left windows and docks, for next time
         self.board.model.stop()
+        if self.map is not None:
+            self.map.stop()
         self._counts_timer.stop()
         self._counts_ticker.stop()
         self._alert_timer.stop()
@@ -266,6 +272,8 @@ class Console(QObject):
             window.status.conflicts_requested.connect(self._show_conflicts)
         self._apply_board_query()
         self._spawn(self._load_presets())
+        if self.map is not None:
+            self.map.start()
         # Time makes incidents overdue without any change: count again every few seconds.
         self._counts_ticker.start(5000)
         self._counts_timer.start(0)
@@ -293,8 +301,15 @@ class Console(QObject):
         if name == "detail":
             assert self.detail is not None
             return self.tr("Incident detail"), self.detail
+        if name == "map":
+            assert self.sync is not None
+            district, problem = load_district_or_none()
+            panel = MapPanel(district, problem, self.options.language)
+            panel.incidentActivated.connect(lambda incident_id: self._spawn(self.show_incident(incident_id)))
+            self.map_panel = panel
+            self.map = MapController(panel, MapService(self.sync), self.board_service.rows)
+            return self.tr("Map"), panel
         planned = {
-            "map": (self.tr("Map"), self.tr("Map of Putuo in 2D and 3D — coming with the map release")),
             "video": (self.tr("Video wall"), self.tr("Live cameras — coming with the video wall release")),
             "vitals": (
                 self.tr("Vital signs"),
@@ -348,6 +363,8 @@ class Console(QObject):
 
     # -- events from the services ------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
+        if self.map is not None:
+            self.map.on_event(event)
         if isinstance(event, ConnectionChanged):
             if event.state is ConnectionState.ONLINE:
                 self._snapshot_done = True
@@ -375,6 +392,9 @@ class Console(QObject):
         """Show an incident in the detail panel and bring the panel forward."""
         await self._refresh_detail(incident_id)
         self.workspace.show_panel("detail")
+        if self.map is not None:
+            self.map.select(incident_id)
+        self.board.select_incident(incident_id)
 
     async def _refresh_detail(self, incident_id: int) -> None:
         assert self.sync is not None and self.detail is not None

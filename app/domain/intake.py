@@ -4,6 +4,7 @@ one, routed by the responsibility list and registered when the catalog says so."
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -20,6 +21,11 @@ from app.domain.model import (
     Status,
     TimelineEntry,
 )
+
+if TYPE_CHECKING:
+    # Only for the annotation: importing the district map pulls in shapely and pyproj, which
+    # the intake itself does not need.
+    from app.domain.district import DistrictMap
 
 #: The actor recorded for what the server does by itself.
 SYSTEM_ACTOR = "system"
@@ -87,12 +93,32 @@ def as_merged(report: Report, incident_id: int | None = None) -> MergedReport:
     )
 
 
-def open_incident(report: Report, incident_id: int, catalog: Catalog, at: float) -> Incident:
+def open_incident(
+    report: Report,
+    incident_id: int,
+    catalog: Catalog,
+    at: float,
+    *,
+    district: DistrictMap | None = None,
+) -> Incident:
     """A new incident for ``report``: routed, and registered when the category registers
-    reports from this channel automatically."""
+    reports from this channel automatically.
+
+    With the ``district`` map, a report without a street gets the street its point lies in and
+    the incident gets the real unit grid cell's code; without it (or outside the grid) the
+    nearest street office and the fallback :func:`grid.cell_code` stand in."""
     category = catalog.category(report.category)
     standard = catalog.standard_for(report.category)
-    street = report.street or nearest_street(catalog, report.lon, report.lat)
+    if district is None:
+        street = report.street or nearest_street(catalog, report.lon, report.lat)
+        cell = grid.cell_code(street, report.lon, report.lat)
+    else:
+        street = (
+            report.street
+            or district.street_at(report.lon, report.lat)
+            or nearest_street(catalog, report.lon, report.lat)
+        )
+        cell = district.cell_code_at(report.lon, report.lat) or grid.cell_code(street, report.lon, report.lat)
     unit = catalog.route(report.category, street)
     entry = TimelineEntry(
         at=at,
@@ -110,7 +136,7 @@ def open_incident(report: Report, incident_id: int, catalog: Catalog, at: float)
             lon=report.lon,
             lat=report.lat,
             street=street,
-            grid=grid.cell_code(street, report.lon, report.lat),
+            grid=cell,
             address=report.address,
         ),
         severity=report.severity or category.default_severity,

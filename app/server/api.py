@@ -4,6 +4,8 @@
 * ``POST /api/login`` — user and password → session token;
 * ``POST /api/reports`` — the intake of reports from sensors, AI video, 12345 and patrols,
   authenticated by an intake key in ``X-API-Key``;
+* ``GET/POST /api/devices``, ``POST /api/devices/state`` — the registry of sensors and
+  cameras and their states (same key);
 * ``WS /ws/sync`` — the console's sync channel (:mod:`comms.protocol`).
 
 The OpenAPI schema is at ``/openapi.json`` and the interactive documentation at ``/docs``.
@@ -20,19 +22,22 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 from fastapi import FastAPI, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from app.domain.catalog import Catalog
-from app.domain.intake import Report
+from app.domain.devices import Device, DeviceKind, DeviceState, DeviceStateChange
+from app.domain.district import DistrictMap, GeoDataMissing, default_geo_dir, load_district
+from app.domain.intake import Report, nearest_street
 from app.domain.model import Severity, SourceChannel
 from app.server.config import INTAKE_KEY_FILE, ServerConfig, write_secret
 from app.server.hub import Hub
 from app.server.passwords import verify_password
 from app.server.sync import SyncSession
-from app.server.writer import IntakeResult, Writer
+from app.server.writer import DeviceResult, IntakeResult, Writer
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
 
@@ -110,6 +115,38 @@ class ReportAccepted(BaseModel):
     unit: str | None = Field(description="The responsible unit from the responsibility list.")
 
 
+class DeviceIn(BaseModel):
+    """A sensor or camera to register (or to replace, by ``id``)."""
+
+    id: str = Field(min_length=1, max_length=64, examples=["SN-310107022-0012"])
+    kind: Literal["sensor", "camera"]
+    type: str = Field(min_length=1, max_length=32, examples=["smoke", "high_altitude"])
+    name: str = Field(min_length=1, max_length=200)
+    lon: float = Field(ge=-180, le=180, description="WGS84 longitude.")
+    lat: float = Field(ge=-90, le=90, description="WGS84 latitude.")
+    street: str | None = Field(default=None, description="9-digit street code; derived from the location if absent.")
+    scenario: str = Field(default="", max_length=64, description="The catalog scenario the device serves.")
+    state: Literal["normal", "alarm", "offline", "fault"] = "normal"
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeviceStateIn(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+    state: Literal["normal", "alarm", "offline", "fault"]
+    at: float | None = Field(default=None, description="Epoch seconds; now if absent.")
+
+
+class DeviceOut(DeviceIn):
+    street: str
+    last_seen: float
+    updated_at: float
+
+
+class DevicesAccepted(BaseModel):
+    changed: int
+    refused: list[dict[str, str]] = Field(description="Items refused: id, error code, message.")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     seq: int
@@ -133,7 +170,8 @@ class Server:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = catalog or read_catalog(config.catalog_path)
         self.store = ServerStore(config.store_url)
-        self.hub = Hub()
+        self.district = _load_district(config)
+        self.hub = Hub(self.catalog)
         self.writer: Writer | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self.started_at = time.time()
@@ -145,7 +183,13 @@ class Server:
             write_secret(path, self.store.add_api_key("default"))
 
     async def start(self) -> None:
-        self.writer = Writer(self.store, self.catalog, self.hub.publish)
+        self.writer = Writer(
+            self.store,
+            self.catalog,
+            self.hub.publish,
+            publish_devices=self.hub.publish_devices,
+            district=self.district,
+        )
         self.writer.start()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints())
         # What exists at start lives as long as the server: keep it out of the collector's
@@ -287,6 +331,55 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
         return [_accepted(r) for r in results]
 
+    @app.get("/api/devices", response_model=list[DeviceOut], responses={401: {"model": ApiError}})
+    async def get_devices(
+        x_api_key: Annotated[str | None, Header(description="An intake key.")] = None,
+    ) -> list[DeviceOut]:
+        await _check_key(x_api_key)
+        found = await asyncio.to_thread(server.store.devices)
+        return [DeviceOut.model_validate(msgspec.to_builtins(d)) for d in found]
+
+    @app.post(
+        "/api/devices",
+        response_model=DevicesAccepted,
+        responses={401: {"model": ApiError}, 422: {"model": ApiError}, 503: {"model": ApiError}},
+    )
+    async def post_devices(
+        body: Annotated[list[DeviceIn], Field(min_length=1, max_length=MAX_BATCH)],
+        x_api_key: Annotated[str | None, Header(description="An intake key.")] = None,
+    ) -> DevicesAccepted:
+        """Register sensors and cameras (an existing id is replaced). Items the registry cannot
+        place (unknown street or scenario) are refused one by one, the others are taken."""
+        await _check_key(x_api_key)
+        devices = [_to_device(server, item) for item in body]
+        assert server.writer is not None
+        try:
+            result = await server.writer.submit_devices(register=devices)
+        except RuntimeError as exc:
+            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        return _devices_accepted(result)
+
+    @app.post(
+        "/api/devices/state",
+        response_model=DevicesAccepted,
+        responses={401: {"model": ApiError}, 422: {"model": ApiError}, 503: {"model": ApiError}},
+    )
+    async def post_device_states(
+        body: Annotated[list[DeviceStateIn], Field(min_length=1, max_length=MAX_BATCH)],
+        x_api_key: Annotated[str | None, Header(description="An intake key.")] = None,
+    ) -> DevicesAccepted:
+        """Device states (normal, alarm, offline, fault). Unknown devices and states older than
+        the one known are refused by item."""
+        await _check_key(x_api_key)
+        now = time.time()
+        changes = [DeviceStateChange(id=b.id, state=DeviceState(b.state), at=b.at or now) for b in body]
+        assert server.writer is not None
+        try:
+            result = await server.writer.submit_devices(states=changes)
+        except RuntimeError as exc:
+            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        return _devices_accepted(result)
+
     @app.websocket("/ws/sync")
     async def sync(websocket: WebSocket) -> None:
         await websocket.accept()
@@ -296,6 +389,45 @@ def create_app(config: ServerConfig) -> FastAPI:
             await session.run()
 
     return app
+
+
+def _load_district(config: ServerConfig) -> DistrictMap | None:
+    """The map layers for streets and grid codes at intake; without them the server says so
+    and falls back to the nearest street office and synthetic cell codes."""
+    own = config.data_dir / "geo"
+    folder = config.geo_dir or (own if (own / "manifest.json").exists() else default_geo_dir())
+    try:
+        return load_district(folder)
+    except GeoDataMissing as exc:
+        log.warning("%s; streets come from the nearest street office and grid codes are synthetic", exc)
+        return None
+
+
+def _to_device(server: Server, body: DeviceIn) -> Device:
+    street = body.street
+    if street is None:
+        street = (server.district.street_at(body.lon, body.lat) if server.district else None) or nearest_street(
+            server.catalog, body.lon, body.lat
+        )
+    return Device(
+        id=body.id,
+        kind=DeviceKind(body.kind),
+        type=body.type,
+        name=body.name,
+        lon=body.lon,
+        lat=body.lat,
+        street=street,
+        scenario=body.scenario,
+        state=DeviceState(body.state),
+        attrs=body.attrs,
+    )
+
+
+def _devices_accepted(result: DeviceResult) -> DevicesAccepted:
+    return DevicesAccepted(
+        changed=len(result.changed),
+        refused=[{"id": i, "error": code, "message": reason} for i, code, reason in result.refused],
+    )
 
 
 def _accepted(result: IntakeResult) -> ReportAccepted:

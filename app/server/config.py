@@ -17,6 +17,9 @@ class ServerConfig:
     db_url: str | None = None
     catalog_path: Path | None = None
     session_ttl_s: float = 12 * 3600.0
+    geo_dir: Path | None = None
+    """The map layers (:mod:`app.domain.district`); default ``DATA_DIR/geo`` when it holds
+    them, else the workstation's (``cityops setup-data``)."""
 
     @property
     def store_url(self) -> str:

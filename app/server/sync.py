@@ -19,8 +19,9 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.domain.catalog import Catalog
+from app.domain.devices import DeviceView
 from app.domain.permissions import Principal, Scope, scope_of
-from app.server.hub import Hub, Subscriber
+from app.server.hub import DeviceBatch, Hub, Subscriber
 from app.server.writer import Writer
 from app.storage.server_store import ServerStore
 from comms.protocol import ProtocolError, ServerConnection
@@ -75,7 +76,7 @@ class SyncSession:
         hello = await self._await_hello()
         if hello is None:
             return
-        subscriber = Subscriber(self.scope)
+        subscriber = Subscriber(self.scope, self.hub.device_view(self.scope))
         unsubscribe = self.hub.subscribe(subscriber)
         reader = asyncio.create_task(self._read_commands())
         try:
@@ -124,6 +125,15 @@ class SyncSession:
             await self._catch_up(head)
         else:
             await self._snapshot()
+        await self._send_devices()
+
+    async def _send_devices(self) -> None:
+        """All the devices this user sees, after the incidents: read after the live
+        subscription began, so a change published meanwhile follows this list."""
+        view = DeviceView(self.scope, self.catalog)
+        devices = await asyncio.to_thread(self.store.devices)
+        self.conn.devices([d for d in devices if view.sees(d)], full=True)
+        await self._flush()
 
     async def _snapshot(self) -> None:
         """Stream the snapshot from a reader thread, a few chunks ahead of the socket."""
@@ -202,17 +212,30 @@ class SyncSession:
                 await self._flush()
                 await self.ws.close(CLOSE_TOO_SLOW)
                 return
-            # Coalesce what has queued up into one message.
+            if isinstance(batch, DeviceBatch):
+                self.conn.devices(batch.devices, full=False)
+                await self._flush()
+                continue
+            # Coalesce the changes that have queued up into one message (up to a device batch,
+            # which keeps its place in the order).
             batches = [batch]
             while not subscriber.queue.empty():
                 nxt = subscriber.queue.get_nowait()
                 if nxt is None:
                     subscriber.queue.put_nowait(None)
                     break
+                if isinstance(nxt, DeviceBatch):
+                    self.conn.devices(nxt.devices, full=False)  # queued behind the changes below
+                    deferred = self.conn.data_to_send()
+                    break
                 batches.append(nxt)
+            else:
+                deferred = []
             sent = self.conn.sent_seq
             records = [msgspec.Raw(p.record_json) for b in batches for p in b.items if p.seq > sent]
             await self._send_changes(batches[-1].upto, records)
+            if deferred:
+                await self._flush(deferred)
 
     async def _read_commands(self) -> None:
         assert self.principal is not None

@@ -18,9 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
+from app.domain import devices as domain_devices
 from app.domain import intake as domain_intake
 from app.domain import permissions, workflow
 from app.domain.catalog import Catalog
+from app.domain.devices import Device, DeviceStateChange
+from app.domain.district import DistrictMap
 from app.domain.geo import degree_box
 from app.domain.intake import Report
 from app.domain.model import Action, Incident
@@ -86,9 +91,24 @@ class _CommandJob(_Job):
 
 
 @dataclass
+class _DeviceJob(_Job):
+    register: list[Device]
+    states: list[DeviceStateChange]
+
+
+@dataclass(frozen=True)
+class DeviceResult:
+    """What a device job changed, and what it refused (``(id, code, reason)``)."""
+
+    changed: list[Device]
+    refused: list[tuple[str, str, str]]
+
+
+@dataclass
 class _BatchOutcome:
     results: list[Any] = field(default_factory=list)
     published: list[Published] = field(default_factory=list)
+    devices: dict[str, Device] = field(default_factory=dict)
 
 
 class Writer:
@@ -100,10 +120,15 @@ class Writer:
         catalog: Catalog,
         publish: Callable[[int, list[Published]], None],
         clock: Callable[[], float] = time.time,
+        *,
+        publish_devices: Callable[[list[Device]], None] | None = None,
+        district: DistrictMap | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.publish = publish
+        self.publish_devices = publish_devices
+        self.district = district
         self.clock = clock
         self.seq = store.last_seq()
         self.published_seq = self.seq
@@ -132,6 +157,14 @@ class Writer:
         self._queue.put_nowait(_CommandJob(future, principal, scope, command))
         return await future
 
+    async def submit_devices(
+        self, register: list[Device] | None = None, states: list[DeviceStateChange] | None = None
+    ) -> DeviceResult:
+        """Register (insert or replace) devices and apply state changes, in order with the rest."""
+        future: asyncio.Future[DeviceResult] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_DeviceJob(future, list(register or ()), list(states or ())))
+        return await future
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -151,6 +184,8 @@ class Writer:
             if outcome.published:
                 self.published_seq = self.seq
                 self.publish(self.seq, outcome.published)
+            if outcome.devices and self.publish_devices is not None:
+                self.publish_devices(list(outcome.devices.values()))
             for job, result in zip(batch, outcome.results, strict=True):
                 if not job.future.done():
                     job.future.set_result(result)
@@ -165,6 +200,8 @@ class Writer:
                     outcome.results.append(self._intake(writes, job.report, outcome))
                 elif isinstance(job, _CommandJob):
                     outcome.results.append(self._command(writes, job, outcome))
+                elif isinstance(job, _DeviceJob):
+                    outcome.results.append(self._devices(writes, job, outcome))
             writes.flush()
         return outcome
 
@@ -204,13 +241,41 @@ class Writer:
             incident = domain_intake.merge_report(target, report, self.catalog, now)
             is_new = False
         else:
-            incident = domain_intake.open_incident(report, self._next_id, self.catalog, now)
+            incident = domain_intake.open_incident(report, self._next_id, self.catalog, now, district=self.district)
             self._next_id += 1
             is_new = True
         action = Action.ADD_REPORT if not is_new else Action.REPORT
         seq, _ = self._write(conn, incident, report.reporter or report.source.value, action.value, now, is_new, outcome)
         conn.record_report(report.report_id, incident.id, now, seq)
         return IntakeResult(incident.id, seq, not is_new, False, incident.status.value, incident.unit)
+
+    def _devices(self, conn: WriteBatch, job: _DeviceJob, outcome: _BatchOutcome) -> DeviceResult:
+        now = self.clock()
+        refused: list[tuple[str, str, str]] = []
+        changed: dict[str, Device] = {}
+        for device in job.register:
+            try:
+                domain_devices.check_device(device, self.catalog)
+            except domain_devices.DeviceError as exc:
+                refused.append((device.id, exc.code, str(exc)))
+                continue
+            changed[device.id] = msgspec.structs.replace(device, updated_at=device.updated_at or now)
+        if job.states:
+            ids = [c.id for c in job.states if c.id not in changed and c.id not in outcome.devices]
+            known = {**conn.devices(ids), **outcome.devices, **changed}
+            for change in job.states:
+                current = known.get(change.id)
+                if current is None:
+                    refused.append((change.id, "unknown_device", f"no device {change.id!r} is registered"))
+                    continue
+                after = domain_devices.apply_state(current, change)
+                if after is None:
+                    refused.append((change.id, "stale", f"device {change.id}: a newer state is already known"))
+                    continue
+                known[change.id] = changed[change.id] = after
+        conn.put_devices(list(changed.values()))
+        outcome.devices.update(changed)
+        return DeviceResult(list(changed.values()), refused)
 
     def _command(self, conn: WriteBatch, job: _CommandJob, outcome: _BatchOutcome) -> CommandResult:
         cmd, principal = job.command, job.principal

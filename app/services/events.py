@@ -33,6 +33,14 @@ class IncidentsChanged:
 
 
 @dataclass(frozen=True)
+class DevicesChanged:
+    """Field devices changed in the cache; ``reset``: the whole set was replaced."""
+
+    ids: frozenset[str]
+    reset: bool = False
+
+
+@dataclass(frozen=True)
 class ConnectionChanged:
     state: ConnectionState
     detail: str = ""
@@ -56,7 +64,7 @@ class OutboxChanged:
     conflicts: int
 
 
-Event = IncidentsChanged | ConnectionChanged | CommandSettled | OutboxChanged
+Event = IncidentsChanged | DevicesChanged | ConnectionChanged | CommandSettled | OutboxChanged
 Subscriber = Callable[[Event], None]
 
 

@@ -31,6 +31,7 @@ from app.services.events import (
     CommandSettled,
     ConnectionChanged,
     ConnectionState,
+    DevicesChanged,
     DomainStore,
     IncidentsChanged,
     OutboxChanged,
@@ -220,6 +221,9 @@ class SyncService:
             if changed:
                 self.store.emit(IncidentsChanged(frozenset(changed)))
             self._reached(event.upto)
+        elif isinstance(event, m.Devices):
+            await self.db(self.cache.put_devices, event.devices, event.full)
+            self.store.emit(DevicesChanged(frozenset(d.id for d in event.devices), reset=event.full))
         elif isinstance(event, m.Ack):
             await self._settle(event.key, event.record, None)
         elif isinstance(event, m.Reject):

@@ -43,6 +43,7 @@ from typing import Any, Literal, TextIO, TypeVar
 import httpx
 
 from app.domain.catalog import Catalog
+from app.domain.district import DistrictMap, GeoDataMissing, load_district
 from app.domain.geo import EARTH_RADIUS_M, distance_m
 from app.sim import scenarios as sc
 
@@ -59,6 +60,9 @@ LATENCY_SAMPLES = 20_000
 DUPLICATE_PROBABILITY = 0.115
 #: Share of reports that are posted again with the same report_id, as a retrying source does.
 RETRY_PROBABILITY = 0.025
+
+#: How many points are drawn to find one inside its street.
+MAX_PLACE_TRIES = 40
 
 _SHANGHAI = timezone(timedelta(seconds=sc.UTC_OFFSET_S), "Asia/Shanghai")
 
@@ -77,6 +81,30 @@ def _in_disc(rng: Random, lon: float, lat: float, radius_m: float) -> tuple[floa
     r = radius_m * math.sqrt(rng.random())
     a = rng.uniform(0.0, 2.0 * math.pi)
     return offset(lon, lat, r * math.cos(a), r * math.sin(a))
+
+
+@functools.cache
+def _district() -> DistrictMap | None:
+    """The district's map layers when they are built (``cityops setup-data``), to keep street
+    events inside their street."""
+    try:
+        return load_district()
+    except GeoDataMissing:
+        return None
+
+
+def _in_street(rng: Random, street: str, lon: float, lat: float) -> tuple[float, float]:
+    """A point within :data:`~app.sim.scenarios.STREET_SPREAD_M` of the street's centre and,
+    when the map layers are there, inside the street (a few tries, then the last one)."""
+    district = _district()
+    point = _in_disc(rng, lon, lat, sc.STREET_SPREAD_M)
+    if district is None:
+        return point
+    for _ in range(MAX_PLACE_TRIES):
+        if district.street_at(*point) == street:
+            return point
+        point = _in_disc(rng, lon, lat, sc.STREET_SPREAD_M)
+    return point
 
 
 def _near(rng: Random, lon: float, lat: float, lo_m: float, hi_m: float) -> tuple[float, float]:
@@ -242,17 +270,17 @@ def build_registry(catalog: Catalog, seed: int) -> Registry:
         sfx = _suffix(code)
         clon, clat = street.center
         for n in range(1, SMOKE_PER_STREET + 1):
-            lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
+            lon, lat = _in_street(rng, code, clon, clat)
             address = _home_address(rng, code)
             floor = f"{rng.randint(1, 18)}楼楼道"
             devices["smoke"].append(Device(f"SMK-{sfx}-{n:04d}", "smoke", code, lon, lat, address, weight(), floor))
         for n in range(1, MANHOLES_PER_STREET + 1):
-            lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
+            lon, lat = _in_street(rng, code, clon, clat)
             address = f"{_road_address(rng, code)}人行道"
             devices["manhole"].append(Device(f"MHC-{sfx}-{n:04d}", "manhole", code, lon, lat, address, weight()))
         roads, _ = _places(code)
         for n in range(1, rng.randint(2, 4) + 1):
-            lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
+            lon, lat = _in_street(rng, code, clon, clat)
             road = rng.choice(roads)
             site = f"{road}{'ABCDEF'[n - 1]}地块新建工程"
             address = f"{road}{rng.randint(1, 1600)}号 {site}"
@@ -260,7 +288,7 @@ def build_registry(catalog: Catalog, seed: int) -> Registry:
             devices["dust"].append(Device(f"DST-{sfx}-{n:02d}", "dust", code, lon, lat, address, w, site))
             devices["noise"].append(Device(f"NOI-{sfx}-{n:02d}", "noise", code, lon, lat, address, w, site))
         for n in range(1, CAMERAS_PER_STREET + 1):
-            lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
+            lon, lat = _in_street(rng, code, clon, clat)
             address = _home_address(rng, code)
             devices["camera"].append(Device(f"CAM-{sfx}-{n:03d}", "camera", code, lon, lat, address, weight()))
         camera_numbers[code] = CAMERAS_PER_STREET
@@ -543,7 +571,7 @@ class _Stream:
             return Place(lon, lat, _creek_street(self.catalog, lon, lat), f"苏州河{CREEK.stretch(lon)}")
         street = rng.choice(self.streets)
         clon, clat = self.catalog.streets[street].center
-        lon, lat = _in_disc(rng, clon, clat, sc.STREET_SPREAD_M)
+        lon, lat = _in_street(rng, street, clon, clat)
         if category in sc.HOME_CATEGORIES:
             address = _home_address(rng, street, room=category == "housing.group_renting")
         else:
@@ -1096,6 +1124,33 @@ def _street_names(catalog: Catalog) -> dict[str, str]:
     return {code: s.name.zh for code, s in catalog.streets.items()}
 
 
+async def _devices(args: argparse.Namespace, key: str, catalog: Catalog) -> asyncio.Task[None] | None:
+    """Register the simulated devices and start their state walk (``--no-devices``: neither)."""
+    from app.sim import devices
+
+    if getattr(args, "no_devices", False):
+        return None
+    server = str(args.server)
+    bodies = devices.device_bodies(catalog, int(args.seed))
+    client = httpx.AsyncClient(timeout=10.0)
+    try:
+        taken = await devices.register(client, server, key, bodies)
+    except httpx.HTTPError as exc:
+        print(f"warning: could not register the simulated devices: {exc}", file=sys.stderr, flush=True)
+        await client.aclose()
+        return None
+    if not args.quiet:
+        print(f"registered {taken} devices (sensors and cameras)", flush=True)
+
+    async def walk() -> None:
+        try:
+            await devices.walk_states(client, server, key, [str(b["id"]) for b in bodies], int(args.seed))
+        finally:
+            await client.aclose()
+
+    return asyncio.get_running_loop().create_task(walk(), name="cityops-device-states")
+
+
 async def _run(args: argparse.Namespace, key: str, catalog: Catalog) -> Summary:
     rate = float(args.rate)
     duration = float(args.duration)
@@ -1122,6 +1177,7 @@ async def _run(args: argparse.Namespace, key: str, catalog: Catalog) -> Summary:
         else:  # a second Ctrl-C: don't wait for the requests in flight
             hurry.set()
 
+    walker = await _devices(args, key, catalog)
     installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -1142,6 +1198,10 @@ async def _run(args: argparse.Namespace, key: str, catalog: Catalog) -> Summary:
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+        if walker is not None:
+            walker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await walker
     summary.interrupted = summary.interrupted or interrupts > 0
     return summary
 

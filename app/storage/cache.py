@@ -42,6 +42,7 @@ from sqlalchemy import (
     event,
 )
 
+from app.domain.devices import Device
 from app.domain.model import OPEN_STATUSES, Incident, Status
 from app.domain.records import FIELDS, Record, from_record, to_record
 from app.storage.schema import incidents_table
@@ -85,6 +86,18 @@ conflicts = Table(
     Column("rejected_at", Float, nullable=False),
     Column("resolved", Integer, nullable=False, default=0),
 )
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("street", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("record", Text, nullable=False),
+)
+"""The field devices this user sees, as the server last sent them (kept in the main file: a
+few thousand rows, replaced whole at each session's start, shown offline too)."""
+
 meta = Table(
     "meta",
     metadata,
@@ -119,6 +132,8 @@ OPEN_PREDICATE: Final = " AND ".join(f"status <> '{s.value}'" for s in sorted(se
 BOARD_INDEXES: Final = (("ix_board_open", "deadline, status, severity, street, category, updated_at", OPEN_PREDICATE),)
 _command_encoder = msgspec.json.Encoder()
 _command_decoder = msgspec.json.Decoder(Command)
+_device_encoder = msgspec.json.Encoder()
+_device_decoder = msgspec.json.Decoder(Device)
 
 
 @dataclass(frozen=True)
@@ -504,6 +519,31 @@ class ConsoleCache:
         """The operator has seen and dealt with a rejected command."""
         with self._tx() as cur:
             cur.execute("UPDATE conflicts SET resolved = 1 WHERE n = ?", (n,))
+
+    # -- devices -------------------------------------------------------------------------------
+    def put_devices(self, changed: Sequence[Device], full: bool) -> None:
+        """Store devices the server sent; ``full`` replaces the whole set."""
+        rows = [(d.id, d.kind.value, d.street, d.state.value, _device_encoder.encode(d).decode()) for d in changed]
+        with self._tx() as cur:
+            if full:
+                cur.execute("DELETE FROM devices")
+            cur.executemany(
+                "INSERT OR REPLACE INTO devices (id, kind, street, state, record) VALUES (?, ?, ?, ?, ?)", rows
+            )
+
+    def devices(self, ids: Iterable[str] | None = None) -> list[Device]:
+        """The devices held (those among ``ids`` when given), by id."""
+        with self._tx() as cur:
+            if ids is None:
+                rows = cur.execute("SELECT record FROM devices ORDER BY id").fetchall()
+            else:
+                wanted = list(ids)
+                rows = []
+                for start in range(0, len(wanted), 500):
+                    part = wanted[start : start + 500]
+                    marks = ", ".join("?" * len(part))
+                    rows += cur.execute(f"SELECT record FROM devices WHERE id IN ({marks})", part).fetchall()
+        return [_device_decoder.decode(r[0]) for r in rows]
 
     # -- reads ---------------------------------------------------------------------------------
     def incident(self, incident_id: int) -> Incident | None:

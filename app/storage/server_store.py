@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from app.domain.devices import Device
 from app.domain.intake import Candidate
 from app.domain.model import OPEN_STATUSES, Incident
 from app.domain.permissions import Principal, Role, Scope
@@ -107,6 +108,18 @@ reports = Table(
     Column("seq", BigInteger, nullable=False),
 )
 
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("street", String(16), nullable=False),
+    Column("scenario", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("record", Text, nullable=False),
+)
+
 server_meta = Table(
     "server_meta",
     metadata,
@@ -114,8 +127,15 @@ server_meta = Table(
     Column("value", Text, nullable=False),
 )
 
-#: Bumped whenever the tables change shape; a store of another version is refused at start.
-SCHEMA_VERSION = "1"
+#: Bumped whenever the tables change shape; a store of another version is refused at start
+#: unless :data:`MIGRATIONS` leads from it to this one.
+SCHEMA_VERSION = "2"
+
+#: Schema version → (next version, what it changed). ``metadata.create_all`` adds new tables,
+#: so a step that only adds tables needs no statements.
+MIGRATIONS: dict[str, tuple[str, str]] = {
+    "1": ("2", "devices table (sensors and cameras)"),
+}
 
 
 class StoreVersionError(RuntimeError):
@@ -125,6 +145,7 @@ class StoreVersionError(RuntimeError):
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 _INCIDENT_COLUMNS = list(incidents.c)
 _record_encoder = msgspec.json.Encoder()
+_device_decoder = msgspec.json.Decoder(Device)
 
 
 def token_hash(token: str) -> str:
@@ -188,6 +209,14 @@ class ServerStore:
             found = conn.execute(select(server_meta.c.value).where(server_meta.c.key == "schema_version")).scalar()
             if found is None:
                 conn.execute(server_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
+                return
+            version = found
+            while version != SCHEMA_VERSION and version in MIGRATIONS:
+                version, _what = MIGRATIONS[version]
+            if version != found and version == SCHEMA_VERSION:
+                conn.execute(
+                    server_meta.update().where(server_meta.c.key == "schema_version").values(value=SCHEMA_VERSION)
+                )
             elif found != SCHEMA_VERSION:
                 raise StoreVersionError(
                     f"the store at {self.engine.url.render_as_string(hide_password=True)} has schema version "
@@ -299,6 +328,12 @@ class ServerStore:
         """The first change still in the log (the log may be compacted)."""
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.min(changes.c.seq), 0))).scalar_one())
+
+    def devices(self) -> list[Device]:
+        """Every registered device."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(devices.c.record).order_by(devices.c.id)).scalars().all()
+        return [_device_decoder.decode(r) for r in rows]
 
     def snapshot(self, scope: Scope, chunk: int) -> Iterator[tuple[int, Sequence[tuple[Any, ...]]]]:
         """The incidents in ``scope`` in chunks, consistent as of one change; yields
@@ -439,6 +474,40 @@ class WriteBatch:
 
     def record_report(self, report_id: str, incident_id: int, at: float, seq: int) -> None:
         self._reports[report_id] = (report_id, incident_id, at, seq)
+
+    def devices(self, ids: Sequence[str]) -> dict[str, Device]:
+        """The registered devices among ``ids``."""
+        found: dict[str, Device] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            rows = self.conn.execute(select(devices.c.record).where(devices.c.id.in_(part))).scalars()
+            for raw in rows:
+                device = _device_decoder.decode(raw)
+                found[device.id] = device
+        return found
+
+    def put_devices(self, changed: Sequence[Device]) -> None:
+        """Insert or replace devices (at once, not at :meth:`flush`: device writes are rare)."""
+        if not changed:
+            return
+        ids = [d.id for d in changed]
+        for start in range(0, len(ids), 500):
+            self.conn.execute(devices.delete().where(devices.c.id.in_(ids[start : start + 500])))
+        self.conn.execute(
+            devices.insert(),
+            [
+                {
+                    "id": d.id,
+                    "kind": d.kind.value,
+                    "street": d.street,
+                    "scenario": d.scenario,
+                    "state": d.state.value,
+                    "updated_at": d.updated_at,
+                    "record": _record_encoder.encode(d).decode(),
+                }
+                for d in changed
+            ],
+        )
 
     def write_change(
         self, seq: int, incident: Incident, *, actor: str, action: str, at: float, is_new: bool

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from app.domain.devices import Device
 from app.domain.records import Record
 from comms.protocol import messages as m
 
@@ -148,6 +149,11 @@ class ServerConnection:
         self._out.append(encode(_ChangesOut(after=self.sent_seq, upto=upto, records=list(records))))
         self.sent_seq = upto
 
+    def devices(self, devices: Sequence[Device], *, full: bool) -> None:
+        """Send the devices the user may see (``full``: all of them) or those that changed."""
+        if devices or full:
+            self._out.append(encode(m.Devices(devices=list(devices), full=full)))
+
     def ack(self, key: str, seq: int, record: Record | None) -> None:
         self._out.append(encode(m.Ack(key=key, seq=seq, record=record)))
 
@@ -173,7 +179,9 @@ class ClientState(enum.Enum):
     LIVE = "live"
 
 
-ClientEvent = m.Welcome | m.Snapshot | m.SnapshotEnd | m.Changes | m.Ack | m.Reject | m.Error | m.Pong | ProtocolError
+ClientEvent = (
+    m.Welcome | m.Snapshot | m.SnapshotEnd | m.Changes | m.Devices | m.Ack | m.Reject | m.Error | m.Pong | ProtocolError
+)
 
 
 class ClientConnection:
@@ -242,6 +250,10 @@ class ClientConnection:
                     f"changes ({msg.after}, {msg.upto}] do not follow change {self.last_seq}",
                 )
             self.last_seq = msg.upto
+            return msg
+        if isinstance(msg, m.Devices):
+            if state is not ClientState.LIVE:
+                return ProtocolError("out_of_order", f"devices while {state.value}")
             return msg
         if isinstance(msg, m.Ack | m.Reject):
             if msg.key not in self._pending:

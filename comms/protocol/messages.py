@@ -16,6 +16,7 @@ from typing import Final, Literal
 
 import msgspec
 
+from app.domain.devices import Device
 from app.domain.model import Action
 from app.domain.records import Record
 
@@ -109,10 +110,18 @@ class Error(msgspec.Struct, tag="error"):
     message: str
 
 
+class Devices(msgspec.Struct, tag="devices"):
+    """Field devices this user may see: the whole set (``full``, sent after the snapshot or
+    the catch-up of every session: replace what you hold) or the devices that changed."""
+
+    devices: list[Device]
+    full: bool = False
+
+
 class Pong(msgspec.Struct, tag="pong"):
     """The answer to a ping, echoing its time."""
 
     t: float
 
 
-ServerMessage = Welcome | Snapshot | SnapshotEnd | Changes | Ack | Reject | Error | Pong
+ServerMessage = Welcome | Snapshot | SnapshotEnd | Changes | Devices | Ack | Reject | Error | Pong

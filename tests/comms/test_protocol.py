@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from app.domain.catalog import Catalog, load_catalog
+from app.domain.devices import Device, DeviceKind
 from app.domain.intake import Report, open_incident
 from app.domain.model import Action, Incident, SourceChannel, Status
 from app.domain.records import IDX, Record, from_record, to_record
@@ -812,3 +813,25 @@ def test_wire_form_is_msgspec_json(records: list[Record]) -> None:
     assert json.loads(encode(msg))["type"] == "changes"
     assert json.loads(encode(command()))["type"] == "command"
     assert json.loads(encode(command()))["action"] == "register"
+
+
+def test_devices_follow_the_session_and_never_come_before_it() -> None:
+    sensor = Device(id="SMK-1", kind=DeviceKind.SENSOR, type="smoke", name="烟感", lon=121.4, lat=31.24,
+                    street="310107005")  # fmt: skip
+    server = ServerConnection()
+    server.devices([sensor], full=True)
+    (data,) = server.data_to_send()
+    client = ClientConnection()
+    refused = client.receive(data)
+    assert isinstance(refused, ProtocolError) and refused.code == "out_of_order"
+    client.hello(TOKEN, last_seq=7)
+    client.receive(encode(m.Welcome(v=VERSION, user="u", role="district_officer", street=None, field=None,
+                                    display_name="", seq=7, mode="changes")))  # fmt: skip
+    event = client.receive(data)
+    assert isinstance(event, m.Devices) and event.full and event.devices == [sensor]
+    # Nothing to say and not a full set: nothing is sent.
+    server.devices([], full=False)
+    assert server.data_to_send() == []
+    server.devices([], full=True)
+    (empty,) = server.data_to_send()
+    assert msgspec.json.decode(empty) == {"type": "devices", "devices": [], "full": True}

@@ -32,7 +32,7 @@ MIN = 60.0
 
 CAOYANG = "310107005"
 CAOYANG_CENTER = (121.408, 31.243)
-#: A point in Caoyang away from grid cell borders: row 8, column 15.
+#: A point in Caoyang away from the fallback grid's cell borders: row 13, column 19.
 POINT = (121.4085, 31.2435)
 
 
@@ -88,14 +88,15 @@ def test_degree_box_contains_the_circle() -> None:
 
 
 def test_grid_cell_code() -> None:
+    """The fallback code: street, then the synthetic lattice's row and column from 001."""
     code = grid.cell_code(CAOYANG, *POINT)
-    assert code == CAOYANG + "008" + "015"
+    assert code == CAOYANG + "014" + "020"
     assert len(code) == 15 and code.isdigit()
 
 
 def test_grid_cell_code_clamps_outside_the_district() -> None:
-    assert grid.cell_code(CAOYANG, 100.0, 0.0) == CAOYANG + "000000"
-    assert grid.cell_code(CAOYANG, 150.0, 60.0) == CAOYANG + "999999"
+    assert grid.cell_code(CAOYANG, 100.0, 0.0) == CAOYANG + "999" + "001"  # far south-west
+    assert grid.cell_code(CAOYANG, 150.0, 60.0) == CAOYANG + "001" + "999"  # far north-east
 
 
 # ---- open_incident -----------------------------------------------------------------------

@@ -385,9 +385,9 @@ async def test_send_reports_stops_cleanly_when_asked() -> None:
             },
         )
 
+    bodies = (p.body for p in simulator.stream(2, T0, rate=50.0))  # endless
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.5, stop.set)
-    bodies = (p.body for p in simulator.stream(2, T0, rate=50.0))  # endless
     summary = await send_reports(
         "http://sim.test", "k", bodies, rate=50.0, stop=stop, transport=httpx.MockTransport(handler)
     )

@@ -14,6 +14,7 @@ import pytest
 
 from app.domain import workflow
 from app.domain.catalog import Catalog
+from app.domain.devices import Device, DeviceKind, DeviceState
 from app.domain.intake import Report, open_incident
 from app.domain.model import Action, Incident, SourceChannel, Status
 from app.domain.records import FIELDS, IDX, Record, to_record
@@ -735,3 +736,21 @@ def test_a_replica_left_open_by_a_crashed_machine_is_fetched_again(tmp_path: Pat
     db.commit()
     db.close()
     assert ConsoleCache(tmp_path / "c.db").last_seq == 0
+
+
+def test_devices_are_replaced_whole_or_by_id_and_survive_a_restart(path: Path) -> None:
+    def sensor(device_id: str, state: DeviceState = DeviceState.NORMAL) -> Device:
+        return Device(id=device_id, kind=DeviceKind.SENSOR, type="smoke", name=f"烟感 {device_id}", lon=POINT[0],
+                      lat=POINT[1], street=CAOYANG, state=state)  # fmt: skip
+
+    cache = ConsoleCache(path)
+    cache.put_devices([sensor("A"), sensor("B")], full=True)
+    cache.put_devices([sensor("B", DeviceState.ALARM)], full=False)
+    assert [(d.id, d.state) for d in cache.devices()] == [("A", DeviceState.NORMAL), ("B", DeviceState.ALARM)]
+    assert [d.id for d in cache.devices(["B", "missing"])] == ["B"]
+    cache.close()
+    cache = ConsoleCache(path)
+    assert [d.id for d in cache.devices()] == ["A", "B"], "shown offline after a restart"
+    cache.put_devices([sensor("C")], full=True)
+    assert [d.id for d in cache.devices()] == ["C"]
+    cache.close()

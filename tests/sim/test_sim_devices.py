@@ -1,0 +1,37 @@
+"""The simulated devices: valid for the registry, stable for a seed, and a state walk that
+brings every device back to normal."""
+
+from __future__ import annotations
+
+import msgspec
+
+from app.domain.devices import Device, DeviceState, check_device
+from app.sim.devices import StateWalk, device_bodies
+from app.storage.catalog_file import read_catalog
+
+
+def test_every_simulated_device_is_one_the_registry_takes() -> None:
+    catalog = read_catalog()
+    bodies = device_bodies(catalog, seed=1)
+    assert len(bodies) > 500
+    assert len({b["id"] for b in bodies}) == len(bodies)
+    for body in bodies:
+        check_device(msgspec.convert(body, Device), catalog)
+    kinds = {(b["kind"], b["type"]) for b in bodies}
+    assert ("camera", "high_altitude") in kinds and ("camera", "creek") in kinds and ("sensor", "smoke") in kinds
+    assert device_bodies(catalog, seed=1) == bodies, "the same seed gives the same devices"
+
+
+def test_the_state_walk_leaves_and_returns() -> None:
+    ids = [f"D{i}" for i in range(2000)]
+    walk = StateWalk(ids, seed=3)
+    state = dict.fromkeys(ids, DeviceState.NORMAL.value)
+    left = 0
+    for _ in range(200):
+        for device_id, new in walk.step():
+            assert new != state[device_id], "only real changes are sent"
+            left += new != "normal"
+            state[device_id] = new
+    assert left > 50
+    away = sum(1 for s in state.values() if s != "normal")
+    assert away == len(walk.away) and away < 0.05 * len(ids)
