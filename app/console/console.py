@@ -306,6 +306,7 @@ class Console(QObject):
             district, problem = load_district_or_none()
             panel = MapPanel(district, problem, self.options.language)
             panel.incidentActivated.connect(lambda incident_id: self._spawn(self.show_incident(incident_id)))
+            panel.deviceActivated.connect(lambda device_id: self._spawn(self._show_device(device_id)))
             self.map_panel = panel
             self.map = MapController(panel, MapService(self.sync), self.board_service.rows)
             return self.tr("Map"), panel
@@ -395,6 +396,13 @@ class Console(QObject):
         if self.map is not None:
             self.map.select(incident_id)
         self.board.select_incident(incident_id)
+
+    async def _show_device(self, device_id: str) -> None:
+        if self.map is None:
+            return
+        text = await self.map.describe_device(device_id)
+        for window in self.windows:
+            window.status.showMessage(text, 10_000)
 
     async def _refresh_detail(self, incident_id: int) -> None:
         assert self.sync is not None and self.detail is not None

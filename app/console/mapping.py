@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.devices import DeviceState
 from app.domain.district import DistrictMap, GeoDataMissing, load_district
 from app.domain.records import IDX
 from app.services.events import DevicesChanged, Event, IncidentsChanged
@@ -57,6 +58,7 @@ class MapPanel(QWidget):
     """The map screen: tabs for the 2D map and the 3D view."""
 
     incidentActivated = Signal(int)
+    deviceActivated = Signal(str)
     threeDRequested = Signal()
 
     def __init__(
@@ -83,6 +85,7 @@ class MapPanel(QWidget):
         self.tabs.setDocumentMode(True)
         self.view2d = MapView(district, language)
         self.view2d.incidentActivated.connect(self.incidentActivated)
+        self.view2d.deviceActivated.connect(self.deviceActivated)
         self.tabs.addTab(self.view2d, self.tr("2D map"))
         self._page3d = QWidget()
         self._layout3d = QHBoxLayout(self._page3d)
@@ -231,6 +234,20 @@ class MapController(QObject):
             self._busy = False
         if self._reload or self._changed or self._devices_reload or self._devices_changed:
             self._timer.start(APPLY_INTERVAL_MS)
+
+    async def describe_device(self, device_id: str) -> str:
+        """One line about a device for the status bar: its name and state."""
+        found = await self.service.devices([device_id])
+        if not found:
+            return self.tr("Device %1 is no longer registered").replace("%1", device_id)
+        device = found[0]
+        states = {
+            DeviceState.NORMAL: self.tr("normal"),
+            DeviceState.ALARM: self.tr("alarm"),
+            DeviceState.OFFLINE: self.tr("offline"),
+            DeviceState.FAULT: self.tr("fault"),
+        }
+        return self.tr("%1 — %2").replace("%1", device.name).replace("%2", states[device.state])
 
     # -- the 3D view ---------------------------------------------------------------------------
     def _on_3d(self) -> None:

@@ -43,6 +43,9 @@ NEIGHBOURS: Final = "neighbours.geojson"
 STREETS: Final = "streets.geojson"
 OFFICIAL_STREETS: Final = "streets.official.geojson"
 GRID: Final = "grid.geojson"
+#: A point this close outside the district still gets the nearest grid cell (positions of
+#: reports along the boundary are a little off).
+NEAR_CELL_M: Final = 300.0
 LAYER_FILES: Final = (MANIFEST, DISTRICT, NEIGHBOURS, STREETS, GRID)
 
 #: Where the layers go when no directory is named: ``$CITYOPS_GEO_DIR``, else ``data/geo``
@@ -105,6 +108,8 @@ class DistrictMap:
         self.manifest = manifest
         self.streets_official = streets_official
         self._to_metric = Transformer.from_crs("EPSG:4326", lattice.crs, always_xy=True)
+        self._cell_by_code = {c.code: c for c in cells}
+        self._cell_tree: shapely.STRtree | None = None
         self._cell_by_rc = {(int(c.properties["row"]), int(c.properties["col"])): c for c in cells}
         self._street_geoms = [s.geometry for s in streets]
         for geom in self._street_geoms:
@@ -154,15 +159,22 @@ class DistrictMap:
         row, col = self.cell_rc([lon], [lat])
         return self._cell_by_rc.get((int(row[0]), int(col[0])))
 
-    def cell_code_at(self, lon: float, lat: float) -> str:
-        cell = self.cell_at(lon, lat)
+    def cell_code_at(self, lon: float, lat: float, near_m: float = NEAR_CELL_M) -> str:
+        """The code of the cell that holds the point; for a point just outside the district
+        (a position a little off), the nearest cell within ``near_m``; else ``""``."""
+        cell = self.cell_at(lon, lat) or self.nearest_cell(lon, lat, near_m)
         return cell.code if cell else ""
 
+    def nearest_cell(self, lon: float, lat: float, max_m: float) -> Area | None:
+        """The cell nearest to the point, if one is within ``max_m`` metres."""
+        if self._cell_tree is None:
+            self._cell_tree = shapely.STRtree([c.geometry for c in self.cells])
+        # Degrees of latitude are the shorter side here: this bound never misses a cell.
+        found = self._cell_tree.query_nearest(shapely.Point(lon, lat), max_distance=max_m / 111_000.0)
+        return self.cells[int(found[0])] if len(found) else None
+
     def cell(self, code: str) -> Area | None:
-        for c in self.cells:
-            if c.code == code:
-                return c
-        return None
+        return self._cell_by_code.get(code)
 
 
 # --- loading --------------------------------------------------------------------------

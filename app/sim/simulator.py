@@ -104,7 +104,17 @@ def _in_street(rng: Random, street: str, lon: float, lat: float) -> tuple[float,
         if district.street_at(*point) == street:
             return point
         point = _in_disc(rng, lon, lat, sc.STREET_SPREAD_M)
-    return point
+    # The street is mostly away from its centre's disc: anywhere in the street, then.
+    area = next((s for s in district.streets if s.code == street), None)
+    if area is None:
+        return point
+    min_lon, min_lat, max_lon, max_lat = area.geometry.bounds
+    for _ in range(MAX_PLACE_TRIES * 5):
+        point = (rng.uniform(min_lon, max_lon), rng.uniform(min_lat, max_lat))
+        if district.street_at(*point) == street:
+            return point
+    inside = area.geometry.representative_point()
+    return (inside.x, inside.y)
 
 
 def _near(rng: Random, lon: float, lat: float, lo_m: float, hi_m: float) -> tuple[float, float]:

@@ -96,133 +96,128 @@
 <context>
     <name>Console</name>
     <message>
-        <location filename="../../app/console/console.py" line="109"/>
+        <location filename="../../app/console/console.py" line="113"/>
         <source>Sign-in refused: %1</source>
         <extracomment>Whether this session started from the cache with the server unreachable.</extracomment>
         <translation>登录被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="111"/>
+        <location filename="../../app/console/console.py" line="115"/>
         <source>Server unreachable: %1</source>
         <translation>无法连接服务器：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="254"/>
+        <location filename="../../app/console/console.py" line="260"/>
         <source>CityOps Console — %1</source>
         <translation>一网统管指挥台 — %1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="258"/>
+        <location filename="../../app/console/console.py" line="266"/>
         <source>Workspace</source>
         <translation>工作区</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="259"/>
+        <location filename="../../app/console/console.py" line="267"/>
         <source>Conflict inbox</source>
         <translation>冲突收件箱</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="260"/>
+        <location filename="../../app/console/console.py" line="268"/>
         <source>Save layout</source>
         <translation>保存布局</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="261"/>
+        <location filename="../../app/console/console.py" line="269"/>
         <source>Reset layout</source>
         <translation>重置布局</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="273"/>
+        <location filename="../../app/console/console.py" line="283"/>
         <source>District watch officer</source>
         <translation>区城运中心值班员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="274"/>
+        <location filename="../../app/console/console.py" line="284"/>
         <source>Street operations center</source>
         <translation>街镇城运中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="275"/>
+        <location filename="../../app/console/console.py" line="285"/>
         <source>Professional center</source>
         <translation>专业指挥中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="276"/>
+        <location filename="../../app/console/console.py" line="286"/>
         <source>Field commander</source>
         <translation>现场指挥员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="277"/>
+        <location filename="../../app/console/console.py" line="287"/>
         <source>Trainer</source>
         <translation>演练教员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="278"/>
+        <location filename="../../app/console/console.py" line="288"/>
         <source>Auditor</source>
         <translation>审计员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="279"/>
+        <location filename="../../app/console/console.py" line="289"/>
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="290"/>
+        <location filename="../../app/console/console.py" line="300"/>
         <source>Incidents</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="293"/>
+        <location filename="../../app/console/console.py" line="303"/>
         <source>Incident detail</source>
         <translation>事件详情</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="295"/>
+        <location filename="../../app/console/console.py" line="312"/>
         <source>Map</source>
         <translation>地图</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="295"/>
-        <source>Map of Putuo in 2D and 3D — coming with the map release</source>
-        <translation>普陀区二维/三维地图 — 将在地图版本中提供</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="296"/>
+        <location filename="../../app/console/console.py" line="314"/>
         <source>Video wall</source>
         <translation>视频墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="296"/>
+        <location filename="../../app/console/console.py" line="314"/>
         <source>Live cameras — coming with the video wall release</source>
         <translation>实时视频 — 将在视频墙版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="298"/>
+        <location filename="../../app/console/console.py" line="316"/>
         <source>Vital signs</source>
         <translation>数字体征</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="299"/>
+        <location filename="../../app/console/console.py" line="317"/>
         <source>The district&apos;s vital signs — coming with the dashboard release</source>
         <translation>城市数字体征 — 将在体征大屏版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="301"/>
+        <location filename="../../app/console/console.py" line="319"/>
         <source>Drill</source>
         <translation>演练</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="301"/>
+        <location filename="../../app/console/console.py" line="319"/>
         <source>Drill recording and playback — coming with the training release</source>
         <translation>演练录制与回放 — 将在演练版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="391"/>
+        <location filename="../../app/console/console.py" line="421"/>
         <source>the console could not record the action: %1</source>
         <translation>指挥台未能记录该操作：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="398"/>
+        <location filename="../../app/console/console.py" line="428"/>
         <source>the command waits in the outbox and is sent on reconnect</source>
         <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
     </message>
@@ -287,60 +282,119 @@
     </message>
 </context>
 <context>
+    <name>District3DView</name>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="404"/>
+        <source>Today</source>
+        <extracomment>Height of the tallest column, as a fraction of the district&apos;s larger horizontal extent. Thickness of the district slab, as a fraction of the district&apos;s extent. A column&apos;s footprint, as a fraction of the grid&apos;s cell size. The neighbours are drawn this far around the district (fraction of its extent). Faces per column (top and four sides; the bottom is never seen): cell id // this = column. A press and release closer than this (pixels) is a click, not a drag. Degrees of orbit per pixel dragged, and the elevation limits (degrees above the horizon). Camera distance change per wheel notch, and limits relative to the reset distance. The colour ramp of the columns, low to high: yellow, orange, red. Period choices: key, seconds back from now (None: since local midnight). Font families that carry Chinese glyphs, tried in order for VTK&apos;s own text. Single-face Simplified Chinese fonts, preferred: VTK&apos;s FreeType reads only the first face of a font collection (.ttc), which for Noto Sans CJK is the Japanese one (its glyphs for the characters Chinese and Japanese share are drawn the Japanese way). Where CJK fonts live when fontconfig is not there to ask (Windows, macOS, bare Linux).</extracomment>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="405"/>
+        <source>Last 7 days</source>
+        <translation>近7天</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="406"/>
+        <source>Last 30 days</source>
+        <translation>近30天</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="407"/>
+        <source>Last year</source>
+        <translation>近一年</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="413"/>
+        <source>Reset view</source>
+        <translation>重置视角</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="418"/>
+        <source>Period</source>
+        <translation>时段</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="443"/>
+        <source>Drag to orbit, right-drag to pan, wheel to zoom; click a column to list its incidents</source>
+        <translation>拖动旋转，右键拖动平移，滚轮缩放；点击柱体列出其事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="551"/>
+        <source>%1 cells, %2 reports</source>
+        <translation>%1 个网格，%2 件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="565"/>
+        <source>Cell %1: %2 reports</source>
+        <translation>网格 %1：%2 件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="730"/>
+        <source>Fire safety: hazards and fires (%1)</source>
+        <translation>消防安全：隐患与火情（%1）</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view3d.py" line="894"/>
+        <source>Reports</source>
+        <translation>件数</translation>
+    </message>
+</context>
+<context>
     <name>IncidentBoard</name>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="360"/>
+        <location filename="../../widgets/incidents/board.py" line="374"/>
         <source>Open incidents</source>
         <translation>未结事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="361"/>
+        <location filename="../../widgets/incidents/board.py" line="375"/>
         <source>All incidents</source>
         <translation>全部事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="366"/>
+        <location filename="../../widgets/incidents/board.py" line="380"/>
         <source>All streets</source>
         <translation>全部街镇</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="371"/>
+        <location filename="../../widgets/incidents/board.py" line="385"/>
         <source>All categories</source>
         <translation>全部类别</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="376"/>
+        <location filename="../../widgets/incidents/board.py" line="390"/>
         <source>All levels</source>
         <translation>全部等级</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="379"/>
+        <location filename="../../widgets/incidents/board.py" line="393"/>
         <source>Overdue only</source>
         <translation>仅超时</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="383"/>
+        <location filename="../../widgets/incidents/board.py" line="397"/>
         <source>Search number, title, unit</source>
         <translation>搜索编号、标题、单位</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="387"/>
-        <location filename="../../widgets/incidents/board.py" line="468"/>
+        <location filename="../../widgets/incidents/board.py" line="401"/>
+        <location filename="../../widgets/incidents/board.py" line="482"/>
         <source>Save filter</source>
         <translation>保存筛选</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="447"/>
+        <location filename="../../widgets/incidents/board.py" line="461"/>
         <source>Presets…</source>
         <translation>筛选方案…</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="468"/>
+        <location filename="../../widgets/incidents/board.py" line="482"/>
         <source>Name of the preset</source>
         <translation>方案名称</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/incidents/board.py" line="478"/>
+        <location filename="../../widgets/incidents/board.py" line="492"/>
         <source>%n incidents</source>
         <translation>
             <numerusform>共 %n 件</numerusform>
@@ -401,37 +455,37 @@
         <translation>最近更新</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="285"/>
+        <location filename="../../widgets/incidents/board.py" line="297"/>
         <source>Red</source>
         <translation>红色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="285"/>
+        <location filename="../../widgets/incidents/board.py" line="297"/>
         <source>Orange</source>
         <translation>橙色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="285"/>
+        <location filename="../../widgets/incidents/board.py" line="297"/>
         <source>Yellow</source>
         <translation>黄色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="285"/>
+        <location filename="../../widgets/incidents/board.py" line="297"/>
         <source>Blue</source>
         <translation>蓝色</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="311"/>
+        <location filename="../../widgets/incidents/board.py" line="323"/>
         <source>paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="317"/>
+        <location filename="../../widgets/incidents/board.py" line="329"/>
         <source>%1 min</source>
         <translation>%1 分钟</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/board.py" line="319"/>
+        <location filename="../../widgets/incidents/board.py" line="331"/>
         <source>OVERDUE %1</source>
         <translation>超时 %1</translation>
     </message>
@@ -471,7 +525,7 @@
     </message>
     <message>
         <location filename="../../widgets/incidents/detail.py" line="91"/>
-        <location filename="../../widgets/incidents/detail.py" line="140"/>
+        <location filename="../../widgets/incidents/detail.py" line="141"/>
         <source>Source</source>
         <translation>来源</translation>
     </message>
@@ -501,100 +555,100 @@
         <translation>处置操作</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="106"/>
+        <location filename="../../widgets/incidents/detail.py" line="107"/>
         <source>Note for the timeline</source>
         <translation>处置备注（记入时间线）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="111"/>
+        <location filename="../../widgets/incidents/detail.py" line="112"/>
         <source>merge into #</source>
         <translation>合并到 #</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="113"/>
+        <location filename="../../widgets/incidents/detail.py" line="114"/>
         <source>Dispatch to</source>
         <translation>派遣至</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="135"/>
-        <location filename="../../widgets/incidents/detail.py" line="140"/>
+        <location filename="../../widgets/incidents/detail.py" line="136"/>
+        <location filename="../../widgets/incidents/detail.py" line="141"/>
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="135"/>
+        <location filename="../../widgets/incidents/detail.py" line="136"/>
         <source>Who</source>
         <translation>人员</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="135"/>
+        <location filename="../../widgets/incidents/detail.py" line="136"/>
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="135"/>
+        <location filename="../../widgets/incidents/detail.py" line="136"/>
         <source>Note</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="140"/>
+        <location filename="../../widgets/incidents/detail.py" line="141"/>
         <source>Report</source>
         <translation>上报</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="149"/>
+        <location filename="../../widgets/incidents/detail.py" line="150"/>
         <source>Timeline</source>
         <translation>时间线</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="172"/>
+        <location filename="../../widgets/incidents/detail.py" line="173"/>
         <source>No incident selected</source>
         <translation>未选择事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="193"/>
+        <location filename="../../widgets/incidents/detail.py" line="196"/>
         <source>(supervised)</source>
         <translation>（督办）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="209"/>
+        <location filename="../../widgets/incidents/detail.py" line="212"/>
         <source>OVERDUE by %1 min</source>
         <translation>已超时 %1 分钟</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/incidents/detail.py" line="221"/>
+        <location filename="../../widgets/incidents/detail.py" line="224"/>
         <source>Merged reports: %n</source>
         <translation>
             <numerusform>合并上报：%n 条</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="247"/>
+        <location filename="../../widgets/incidents/detail.py" line="250"/>
         <source>%1 (responsibility list)</source>
         <translation>%1（责任清单建议）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="256"/>
+        <location filename="../../widgets/incidents/detail.py" line="259"/>
         <source>Enter the number of the incident to merge into</source>
         <translation>请输入要合并到的事件编号</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="258"/>
+        <location filename="../../widgets/incidents/detail.py" line="261"/>
         <source>Sending…</source>
         <translation>发送中…</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="266"/>
+        <location filename="../../widgets/incidents/detail.py" line="269"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="267"/>
+        <location filename="../../widgets/incidents/detail.py" line="270"/>
         <source>Queued offline</source>
         <translation>已离线排队</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="268"/>
+        <location filename="../../widgets/incidents/detail.py" line="271"/>
         <source>Rejected</source>
         <translation>已拒绝</translation>
     </message>
@@ -645,6 +699,268 @@
         <location filename="../../widgets/common/login.py" line="62"/>
         <source>Signing in…</source>
         <translation>正在登录…</translation>
+    </message>
+</context>
+<context>
+    <name>MapController</name>
+    <message>
+        <location filename="../../app/console/mapping.py" line="242"/>
+        <source>Device %1 is no longer registered</source>
+        <extracomment>How many incidents the map holds (for the status line and tests).</extracomment>
+        <translation>设备 %1 已不在登记册中</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/mapping.py" line="245"/>
+        <source>normal</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/mapping.py" line="246"/>
+        <source>alarm</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/mapping.py" line="247"/>
+        <source>offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/mapping.py" line="248"/>
+        <source>fault</source>
+        <translation>故障</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/mapping.py" line="250"/>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
+    </message>
+</context>
+<context>
+    <name>MapLegend</name>
+    <message>
+        <location filename="../../widgets/map/overlays.py" line="49"/>
+        <source>Incident levels (bubble colour: the most severe incident in it) and device states</source>
+        <translation>事件等级（气泡颜色为其中最高的等级）与设备状态</translation>
+    </message>
+</context>
+<context>
+    <name>MapPanel</name>
+    <message>
+        <location filename="../../app/console/mapping.py" line="75"/>
+        <source>The map layers are not built on this workstation.
+%1</source>
+        <extracomment>How often changed incidents are applied to the map, at most (ms).</extracomment>
+        <translation>本工作站尚未生成地图图层。
+%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/mapping.py" line="89"/>
+        <source>2D map</source>
+        <translation>二维地图</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/mapping.py" line="93"/>
+        <source>3D fire safety</source>
+        <translation>三维消防安全</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/mapping.py" line="115"/>
+        <source>Pick a column to list its incidents</source>
+        <translation>点击柱体，列出该网格的事件</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/console/mapping.py" line="132"/>
+        <source>Grid cell %1: %n incidents</source>
+        <translation>
+            <numerusform>网格 %1：%n 件事件</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>MapView</name>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="211"/>
+        <source>Zoom in (+)</source>
+        <extracomment>Largest zoom, pixels per metre (half a metre per pixel). The zoom that following a selected incident goes to when the map is further out. The unit grid is drawn only when a cell is wider than this on screen. A single incident&apos;s marker radius, and the bubbles&apos; smallest and largest radius (pixels). Minimum time between repaints caused by data changes (about 30 Hz). How far the pointer may move (pixels) before a press becomes a drag. Incidents listed in a cluster&apos;s pop-up at most (all ids go out in clusterListed). Devices in view above which they are drawn as plain dots. Sub-pixel shifts at which the district boundary&apos;s hairline is drawn (its weight) and its glow. Duration of the animated zoom into a cluster (0: jump).</extracomment>
+        <translation>放大（+）</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="213"/>
+        <source>Zoom out (−)</source>
+        <translation>缩小（−）</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="215"/>
+        <location filename="../../widgets/map/view2d.py" line="1066"/>
+        <source>Whole district</source>
+        <translation>全区</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="215"/>
+        <source>Fit the whole district (Home)</source>
+        <translation>显示全区（Home 键）</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="217"/>
+        <source>Layers</source>
+        <translation>图层</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="217"/>
+        <source>Show or hide map layers</source>
+        <translation>显示或隐藏地图图层</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="221"/>
+        <source>District boundary</source>
+        <translation>区界</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="222"/>
+        <source>Neighbouring districts</source>
+        <translation>相邻区</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="223"/>
+        <source>Streets</source>
+        <translation>街道</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="224"/>
+        <source>Unit grid (shown when a cell is over 6 px)</source>
+        <translation>单元网格（格子大于 6 像素时显示）</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="225"/>
+        <source>Incidents</source>
+        <translation>事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="226"/>
+        <source>Sensors</source>
+        <translation>感知设备</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="227"/>
+        <source>Cameras</source>
+        <translation>视频点位</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="228"/>
+        <source>Incident heat</source>
+        <translation>事件热力</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="239"/>
+        <source>Follow selected</source>
+        <translation>跟随选中</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="239"/>
+        <source>Centre the map on the selected incident</source>
+        <translation>地图以选中的事件为中心</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="247"/>
+        <source>Normal</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="248"/>
+        <source>Alarm</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="249"/>
+        <source>Offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="250"/>
+        <source>Fault</source>
+        <translation>故障</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="252"/>
+        <source>Devices</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="258"/>
+        <source>Street boundaries are approximate</source>
+        <translation>街道边界为近似</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="269"/>
+        <location filename="../../widgets/map/view2d.py" line="1188"/>
+        <source>Grid cell %1</source>
+        <translation>单元网格 %1</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="271"/>
+        <source>Boundary: %1</source>
+        <translation>区界来源：%1</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="822"/>
+        <source>%1 km</source>
+        <translation>%1 公里</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="824"/>
+        <source>%1 m</source>
+        <translation>%1 米</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/map/view2d.py" line="934"/>
+        <source>%n incidents here</source>
+        <translation>
+            <numerusform>此处 %n 件事件</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/map/view2d.py" line="943"/>
+        <source>… and %n more (see the board)</source>
+        <translation>
+            <numerusform>……另有 %n 件（见事件列表）</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="1050"/>
+        <source>Select incident #%1</source>
+        <translation>选中事件 #%1</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="1054"/>
+        <source>Zoom in</source>
+        <translation>放大</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="1057"/>
+        <source>List incidents</source>
+        <translation>列出事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="1063"/>
+        <source>Show device %1</source>
+        <translation>查看设备 %1</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="1150"/>
+        <source>Incident #%1</source>
+        <translation>事件 #%1</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/map/view2d.py" line="1154"/>
+        <source>%n incidents</source>
+        <translation>
+            <numerusform>%n 件事件</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../widgets/map/view2d.py" line="1184"/>
+        <source>WGS84 — move the pointer over the map</source>
+        <translation>WGS84 — 将指针移到地图上</translation>
     </message>
 </context>
 <context>

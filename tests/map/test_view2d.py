@@ -311,8 +311,8 @@ def test_a_live_upsert_appears_and_repaints_once(view: MapView, qtbot: QtBot) ->
     n = view.incidents.n
     xs, ys = view.incidents.x[:n], view.incidents.y[:n]
     spot = None
-    for fx in np.linspace(0.2, 0.8, 13):
-        for fy in np.linspace(0.25, 0.75, 11):
+    for fx in np.linspace(0.1, 0.9, 33):
+        for fy in np.linspace(0.1, 0.9, 33):
             p = QPointF(W * fx, H * fy)
             wx, wy = view.projection.point(*view.to_lonlat(p))
             if np.min(np.hypot(xs - wx, ys - wy)) > 2 * clustering.cell_m:

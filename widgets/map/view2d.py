@@ -492,6 +492,13 @@ class MapView(QWidget):
         self._devices_dirty = True
         self._data_changed()
 
+    def device_ids(self) -> list[str]:
+        """The ids of the devices shown."""
+        return sorted(self._devices)
+
+    def device(self, device_id: str) -> Device | None:
+        return self._devices.get(device_id)
+
     def update_devices(self, devices: Sequence[Device]) -> None:
         """New or changed devices (by id)."""
         for d in devices:

@@ -759,7 +759,7 @@ class District3DView(QWidget):
 
     def _from_display(self, dx: float, dy: float) -> QPoint:
         width, height = self._render_window.GetSize()
-        ratio = width / max(1, self._canvas.width())
+        ratio = width / max(1, self._canvas.width()) or 1.0  # not rendered yet: 1 px = 1 px
         return QPoint(round(dx / ratio), round((height - 1 - dy) / ratio))
 
     def _build_frame(self, district: DistrictMap) -> None:
