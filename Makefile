@@ -41,6 +41,7 @@ bench: setup
 	mkdir -p bench-results
 	$(BIN)/cityops bench sync --json bench-results/sync.json
 	$(BIN)/cityops bench ui --json bench-results/ui.json
+	$(BIN)/cityops bench map --json bench-results/map.json
 
 # Caches and build output; keeps .venv and data.
 clean:

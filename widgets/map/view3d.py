@@ -515,6 +515,11 @@ class District3DView(QWidget):
         self._column_tops = np.column_stack([centres, self._slab_top + heights]) if len(centres) else np.zeros((0, 3))
         self.select_column(self._selected if self._selected in kept else None)
 
+    def uses_native_widget(self) -> bool:
+        """Whether the view draws through VTK's own Qt widget (on a display) rather than
+        offscreen into an image."""
+        return self._vtk_widget is not None
+
     @property
     def canvas(self) -> QWidget:
         """The widget the scene is drawn in: :meth:`pick_at` and :meth:`screen_position` use its
