@@ -98,6 +98,134 @@ def _cmd_setup_data(args: argparse.Namespace) -> int:
     return setup_data(args)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from app.report.main import main as report
+
+    return report(args)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.domain.evaluation import GroupBy, parse_period, report
+    from app.server.config import ServerConfig
+    from app.storage.catalog_file import read_catalog
+    from app.storage.server_store import ServerStore, StoreVersionError
+
+    now = time.time()
+    try:
+        period = parse_period(args.period, now)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    config = ServerConfig(data_dir=args.data_dir, db_url=args.db)
+    if not args.db and not (args.data_dir / "cityops.db").is_file():
+        print(
+            f"error: no server store in {args.data_dir} (cityops.db is missing); give the server's --data-dir,"
+            " or its --db URL",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        store = ServerStore(config.store_url)
+    except StoreVersionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        where = config.store_url.split("@")[-1]
+        print(
+            f"error: cannot open the store at {where}: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        group_by = GroupBy(args.by)
+        rows = store.evaluate(period.start, period.end, group_by, as_of=now)
+    finally:
+        store.close()
+    result = report(rows, period, group_by, now, read_catalog())
+    _print_evaluation(result)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwritten to {args.json}")
+    return 0
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: Chinese characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    space = " " * max(0, width - _width(text))
+    return space + text if right else text + space
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+#: The table's columns: header (the standard's term), the figure, how it is shown.
+_EVALUATION_COLUMNS = (
+    ("立案", "registered", str),
+    ("应结案", "due_to_close", str),
+    ("结案", "closed", str),
+    ("按期结案", "closed_on_time", str),
+    ("结案率", "close_rate", _percent),
+    ("按期结案率", "on_time_close_rate", _percent),
+    ("应处置", "due_to_handle", str),
+    ("处置", "handled", str),
+    ("按期处置", "handled_on_time", str),
+    ("处置率", "handle_rate", _percent),
+    ("按期处置率", "on_time_handle_rate", _percent),
+    ("返工", "reworked", str),
+    ("返工率", "rework_rate", _percent),
+    ("超期", "overdue", str),
+    ("超期未结", "overdue_open", str),
+    ("立案用时", "avg_register_s", _duration),
+    ("派遣用时", "avg_dispatch_s", _duration),
+    ("处置用时", "avg_handle_s", _duration),
+    ("核查用时", "avg_verify_s", _duration),
+)
+
+
+def _print_evaluation(result: dict[str, object]) -> None:
+    period = result["period"]
+    assert isinstance(period, dict)
+    rows = result["rows"]
+    assert isinstance(rows, list)
+    by = {"unit": "单位 unit", "street": "街镇 street", "category": "类别 category"}[str(result["group_by"])]
+    print(
+        f"综合评价 evaluation of the cases registered {period['label']} ({period['start']} to {period['end']}),"
+        f" as of {result['as_of']}"
+    )
+    if not rows:
+        print("no cases registered in this period")
+        return
+    table = [[by, *(h for h, _f, _s in _EVALUATION_COLUMNS)]]
+    for row in rows:
+        table.append([row["name"]["zh"], *(show(row[field]) for _h, field, show in _EVALUATION_COLUMNS)])
+    widths = [max(_width(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        cells = [_pad(line[0], widths[0])] + [_pad(c, w, right=True) for c, w in zip(line[1:], widths[1:], strict=True)]
+        print("  ".join(cells))
+    print("rates: e.g. 按期结案率 = 按期结案数 / 应结案数; times are averages per case; definitions in --json")
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from bench import run_bench
 
@@ -184,6 +312,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--geo-dir", type=Path, default=None, help="where the map layers go (default: $CITYOPS_GEO_DIR, else data/geo)"
     )
     p.set_defaults(func=_cmd_setup_data)
+
+    p = sub.add_parser("report", help="城市体检报告: the health check report of a period, as PDF and HTML")
+    _add_store_args(p)
+    p.add_argument(
+        "--period",
+        default="today",
+        help="today, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (Shanghai local days; default today)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="the PDF to write; the HTML goes beside it (FILE.html)")
+    p.add_argument("--language", choices=["zh", "en"], default="zh", help="language of the report (default zh)")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("evaluate", help="综合评价: closing, handling and rework rates by unit, street or category")
+    _add_store_args(p)
+    p.add_argument(
+        "--period",
+        required=True,
+        help="today, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD: the cases registered on these Shanghai local days",
+    )
+    p.add_argument(
+        "--by", choices=["unit", "street", "category"], default="unit", help="one row per ... (default unit)"
+    )
+    p.add_argument("--json", type=Path, default=None, help="also write the figures and their definitions here")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("bench", help="run a benchmark")
     p.add_argument("name", help="sync")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCHES = ("sync", "ui", "board", "map")
+BENCHES = ("sync", "ui", "board", "map", "dashboard")
 
 
 def print_table(title: str, rows: list[tuple[str, Any, str]]) -> None:
@@ -45,6 +45,10 @@ def run_bench(name: str, json_path: Path | None, n: int | None) -> int:
         from bench.map import run as run_map
 
         results = run_map(n)
+    elif name == "dashboard":
+        from bench.dashboard import run as run_dashboard
+
+        results = run_dashboard(n)
     else:
         print(f"unknown benchmark {name!r}; available: {', '.join(BENCHES)}", file=sys.stderr)
         return 2

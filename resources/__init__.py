@@ -6,3 +6,5 @@ from pathlib import Path
 
 RESOURCES = Path(__file__).resolve().parent
 CATALOG_PATH = RESOURCES / "catalog.yaml"
+ALARM_RULES_PATH = RESOURCES / "alarm_rules.yaml"
+INDICATORS_PATH = RESOURCES / "indicators.yaml"

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from app.console.app import ConsoleOptions, cache_path, grab_screens
 from app.console.mapping import MapController, MapPanel, load_district_or_none
+from app.console.vitals import VitalsController, VitalsPanel
 from app.console.window import ScreenWindow, placeholder
 from app.console.workspace import PROFILES, ROLE_PROFILES, Workspace
 from app.domain.model import OPEN_STATUSES, Action, Severity, Status
@@ -32,6 +33,7 @@ from app.services.events import (
 )
 from app.services.mapdata import MapService
 from app.services.sync import SyncService
+from app.services.vitals import VitalsService
 from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
 from comms.client import AuthError, LoginResult, ServerUnreachable, login
@@ -70,6 +72,7 @@ class Console(QObject):
         self.offline_start = False
         self.conflict_inbox: ConflictInbox | None = None
         self.map: MapController | None = None
+        self.vitals: VitalsController | None = None
         self.map_panel: MapPanel | None = None
         # The board and the alerts need no signed-in person; they are made before sign-in.
         self.board = IncidentBoard(self.catalog, options.language)
@@ -232,6 +235,8 @@ class Console(QObject):
         self.board.model.stop()
         if self.map is not None:
             self.map.stop()
+        if self.vitals is not None:
+            await self.vitals.stop()
         self._counts_timer.stop()
         self._counts_ticker.stop()
         self._alert_timer.stop()
@@ -274,6 +279,8 @@ class Console(QObject):
         self._spawn(self._load_presets())
         if self.map is not None:
             self.map.start()
+        if self.vitals is not None:
+            self.vitals.start()
         # Time makes incidents overdue without any change: count again every few seconds.
         self._counts_ticker.start(5000)
         self._counts_timer.start(0)
@@ -310,12 +317,20 @@ class Console(QObject):
             self.map_panel = panel
             self.map = MapController(panel, MapService(self.sync), self.board_service.rows)
             return self.tr("Map"), panel
+        if name == "vitals":
+            assert self.sync is not None
+            vitals_panel = VitalsPanel(self.catalog, self.options.language)
+            self.vitals = VitalsController(
+                vitals_panel,
+                VitalsService(self.sync),
+                self.options.server,
+                lambda: self.sync.token if self.sync else "",
+                self.catalog,
+                self.options.cache_dir / "reports",
+            )
+            return self.tr("Vital signs"), vitals_panel
         planned = {
             "video": (self.tr("Video wall"), self.tr("Live cameras — coming with the video wall release")),
-            "vitals": (
-                self.tr("Vital signs"),
-                self.tr("The district's vital signs — coming with the dashboard release"),
-            ),
             "drill": (self.tr("Drill"), self.tr("Drill recording and playback — coming with the training release")),
         }
         title, text = planned[name]

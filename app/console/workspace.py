@@ -4,7 +4,7 @@ workstation keeps.
 Profiles:
 
 * **district** — four screens: incident board and detail; map; video wall; vital signs;
-* **street** — two screens: incident board and detail; map;
+* **street** — two screens: incident board and detail; map and vital signs (tabs);
 * **field** — one screen, tabs, touch-sized targets (the on-scene commander's laptop);
 * **trainer** — two screens: the board and the drill controls.
 
@@ -56,7 +56,9 @@ PROFILES: dict[str, Profile] = {
             PanelSpec("vitals", 3),
         ),
     ),
-    "street": Profile("street", 2, (PanelSpec("board", 0), PanelSpec("detail", 0), PanelSpec("map", 1))),
+    "street": Profile(
+        "street", 2, (PanelSpec("board", 0), PanelSpec("detail", 0), PanelSpec("map", 1), PanelSpec("vitals", 1))
+    ),
     "field": Profile("field", 1, (PanelSpec("board", 0), PanelSpec("detail", 0), PanelSpec("map", 0)), touch=True),
     "trainer": Profile("trainer", 2, (PanelSpec("board", 0), PanelSpec("detail", 0), PanelSpec("drill", 1))),
 }
@@ -150,6 +152,7 @@ class Workspace:
             window.setScreen(screen)
             window.setGeometry(screen.availableGeometry())
             self.windows.append(window)
+        firsts: dict[tuple[int, Qt.DockWidgetArea], QDockWidget] = {}
         for spec in self.profile.panels:
             title, widget = self.make_panel(spec.name)
             widget.setObjectName(f"panel_{spec.name}")
@@ -162,7 +165,14 @@ class Workspace:
             area = (
                 Qt.DockWidgetArea.RightDockWidgetArea if spec.name == "detail" else Qt.DockWidgetArea.LeftDockWidgetArea
             )
-            self.windows[spec.screen].addDockWidget(area, dock)
+            window = self.windows[spec.screen]
+            window.addDockWidget(area, dock)
+            # Panels that share a screen's side share it as tabs (the first one in front), except
+            # the board and the detail, which sit side by side.
+            first = firsts.setdefault((spec.screen, area), dock)
+            if first is not dock and spec.name not in ("board", "detail"):
+                window.tabifyDockWidget(first, dock)
+                first.raise_()
             self.docks[spec.name] = dock
             self.panels[spec.name] = widget
         for window in self.windows:

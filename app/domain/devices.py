@@ -48,6 +48,11 @@ class Device(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     state: DeviceState = DeviceState.NORMAL
     last_seen: float = 0.0
     updated_at: float = 0.0
+    registered_at: float = 0.0
+    """When the registry first took it (kept when it is registered again)."""
+    reading: float | None = None
+    """A sensor's latest reading, in its alarm rule's metric and unit (sent every minute)."""
+    reading_at: float = 0.0
     attrs: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
@@ -57,6 +62,8 @@ class DeviceStateChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     id: str
     state: DeviceState
     at: float
+    reading: float | None = None
+    """The latest reading at ``at``, when the change comes from the sensor monitor."""
 
 
 class DeviceError(ValueError):
@@ -86,10 +93,13 @@ def apply_state(device: Device, change: DeviceStateChange) -> Device | None:
     """The device after ``change``, or None when the change is older than what is known."""
     if change.at < device.updated_at:
         return None
+    reading = {}
+    if change.reading is not None and change.at >= device.reading_at:
+        reading = {"reading": change.reading, "reading_at": change.at}
     if change.state is device.state:
-        return msgspec.structs.replace(device, last_seen=max(device.last_seen, change.at))
+        return msgspec.structs.replace(device, last_seen=max(device.last_seen, change.at), **reading)
     return msgspec.structs.replace(
-        device, state=change.state, updated_at=change.at, last_seen=max(device.last_seen, change.at)
+        device, state=change.state, updated_at=change.at, last_seen=max(device.last_seen, change.at), **reading
     )
 
 

@@ -6,6 +6,8 @@
   authenticated by an intake key in ``X-API-Key``;
 * ``GET/POST /api/devices``, ``POST /api/devices/state`` — the registry of sensors and
   cameras and their states (same key);
+* ``GET /api/evaluation`` — 综合评价 by unit, street or category, for a signed-in user's
+  jurisdiction (``Authorization: Bearer <session token>``);
 * ``WS /ws/sync`` — the console's sync channel (:mod:`comms.protocol`).
 
 The OpenAPI schema is at ``/openapi.json`` and the interactive documentation at ``/docs``.
@@ -15,31 +17,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
-from fastapi import FastAPI, Header, HTTPException, Request, WebSocket, WebSocketDisconnect
+import yaml
+from fastapi import FastAPI, Header, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
+from app.domain.alarms import load_rules
 from app.domain.catalog import Catalog
 from app.domain.devices import Device, DeviceKind, DeviceState, DeviceStateChange
 from app.domain.district import DistrictMap, GeoDataMissing, default_geo_dir, load_district
+from app.domain.evaluation import GroupBy, parse_period
+from app.domain.evaluation import report as evaluation_report
+from app.domain.indicators import load_indicators
 from app.domain.intake import Report, nearest_street
 from app.domain.model import Severity, SourceChannel
+from app.domain.permissions import Principal, Role
+from app.report.from_store import report_data
 from app.server.config import INTAKE_KEY_FILE, ServerConfig, write_secret
 from app.server.hub import Hub
 from app.server.passwords import verify_password
-from app.server.sync import SyncSession
+from app.server.sensors import Observation, SensorMonitor
+from app.server.sync import SyncSession, principal_scope
 from app.server.writer import DeviceResult, IntakeResult, Writer
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
+from resources import ALARM_RULES_PATH, INDICATORS_PATH
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +152,41 @@ class DeviceOut(DeviceIn):
     street: str
     last_seen: float
     updated_at: float
+    registered_at: float
 
 
 class DevicesAccepted(BaseModel):
     changed: int
     refused: list[dict[str, str]] = Field(description="Items refused: id, error code, message.")
+
+
+class ObservationIn(BaseModel):
+    """One reading of a registered sensor, in its rule's metric and unit."""
+
+    sensor_id: str = Field(min_length=1, max_length=64, examples=["WLG-005-01"])
+    value: float = Field(allow_inf_nan=False)
+    at: float | None = Field(default=None, description="Epoch seconds; now if absent.")
+
+
+class ObservationsAccepted(BaseModel):
+    accepted: int
+    refused: list[dict[str, Any]] = Field(description="Readings refused: index, error code, message.")
+    raised: list[dict[str, Any]] = Field(description="Alarms raised: sensor_id and the incident_id they went to.")
+    cleared: list[str]
+
+
+class SensorReviewOut(BaseModel):
+    sensor_id: str
+    name: str
+    type: str
+    street: str
+    alarms: int
+    false_alarms: int = Field(description="Alarms whose incident was found invalid (误报).")
+    false_alarm_rate: float | None
+    readings: int
+    expected_readings: int
+    last_seen: float
+    reasons: list[str] = Field(description="false_alarms, little_use: why it is listed for adjustment.")
 
 
 class Health(BaseModel):
@@ -172,6 +214,9 @@ class Server:
         self.store = ServerStore(config.store_url)
         self.district = _load_district(config)
         self.hub = Hub(self.catalog)
+        self.rules = load_rules(config.alarm_rules_path or ALARM_RULES_PATH, self.catalog.categories)
+        self.indicators = load_indicators(yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8")), self.catalog)
+        self.sensors: SensorMonitor | None = None
         self.writer: Writer | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self.started_at = time.time()
@@ -187,15 +232,22 @@ class Server:
             self.store,
             self.catalog,
             self.hub.publish,
-            publish_devices=self.hub.publish_devices,
+            publish_devices=self._devices_published,
             district=self.district,
         )
         self.writer.start()
+        self.sensors = SensorMonitor(self.store, self.writer, self.catalog, self.rules)
+        await self.sensors.start()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints())
         # What exists at start lives as long as the server: keep it out of the collector's
         # way, so that full collections stay short on the write path.
         gc.collect()
         gc.freeze()
+
+    def _devices_published(self, devices: list[Device]) -> None:
+        self.hub.publish_devices(devices)
+        if self.sensors is not None:
+            self.sensors.devices_changed(devices)
 
     async def _checkpoints(self) -> None:
         while True:
@@ -208,6 +260,8 @@ class Server:
     async def stop(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
+        if self.sensors is not None:
+            await self.sensors.stop()
         if self.writer is not None:
             await self.writer.stop()
         self.store.close()
@@ -380,6 +434,63 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
         return _devices_accepted(result)
 
+    @app.post(
+        "/api/observations",
+        response_model=ObservationsAccepted,
+        responses={401: {"model": ApiError}, 422: {"model": ApiError}, 503: {"model": ApiError}},
+    )
+    async def post_observations(
+        body: Annotated[list[ObservationIn], Field(min_length=1, max_length=MAX_BATCH)],
+        x_api_key: Annotated[str | None, Header(description="An intake key.")] = None,
+    ) -> ObservationsAccepted:
+        """Sensor readings, in order. Each runs through its sensor type's alarm rule
+        (threshold, duration, hysteresis); a raised alarm opens or joins an incident. Readings
+        of unknown sensors are refused one by one."""
+        await _check_key(x_api_key)
+        assert server.sensors is not None
+        now = time.time()
+        readings = []
+        for i, item in enumerate(body):
+            at = now if item.at is None else item.at
+            if at > now + MAX_CLOCK_AHEAD_S:
+                raise HTTPException(
+                    422, {"error": "invalid_request", "message": f"reading [{i}]: at is in the future; check the clock"}
+                )
+            readings.append(Observation(item.sensor_id, item.value, at))
+        try:
+            result = await server.sensors.observe(readings)
+        except RuntimeError as exc:
+            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        return ObservationsAccepted(
+            accepted=result.accepted,
+            refused=[{"index": i, "error": code, "message": reason} for i, code, reason in result.refused],
+            raised=[{"sensor_id": sensor, "incident_id": incident} for sensor, incident in result.raised],
+            cleared=result.cleared,
+        )
+
+    @app.get("/api/sensors/review", response_model=list[SensorReviewOut], responses={401: {"model": ApiError}})
+    async def sensors_review(
+        days: Annotated[float, Query(gt=0, le=366)] = 30.0,
+        max_false_rate: Annotated[float, Query(ge=0, le=1)] = 0.3,
+        min_alarms: Annotated[int, Query(ge=1)] = 3,
+        min_use: Annotated[float, Query(ge=0, le=1)] = 0.5,
+        flagged_only: bool = False,
+        x_api_key: Annotated[str | None, Header(description="An intake key.")] = None,
+    ) -> list[SensorReviewOut]:
+        """Every sensor's alarms, false alarms (误报: the incident was found invalid), false-alarm
+        rate, readings and last reading over the last ``days``; ``reasons`` lists it for
+        adjustment when its false-alarm rate is over ``max_false_rate`` (with at least
+        ``min_alarms`` alarms) or it sent fewer than ``min_use`` of its expected readings."""
+        await _check_key(x_api_key)
+        assert server.sensors is not None
+        now = time.time()
+        rows = await server.sensors.review(now - days * 86400.0, now, max_false_rate, min_alarms, min_use)
+        return [
+            SensorReviewOut(**{**dataclasses.asdict(r), "reasons": list(r.reasons)})
+            for r in rows
+            if r.reasons or not flagged_only
+        ]
+
     @app.websocket("/ws/sync")
     async def sync(websocket: WebSocket) -> None:
         await websocket.accept()
@@ -388,6 +499,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         with contextlib.suppress(WebSocketDisconnect):
             await session.run()
 
+    _add_evaluation(app, server)
+    _add_report(app, server)
     return app
 
 
@@ -485,3 +598,137 @@ def _to_report(catalog: Catalog, body: ReportIn) -> Report:
         severity=Severity.parse(body.severity) if body.severity else None,
         reporter=body.reporter,
     )
+
+
+# -- 综合评价: GET /api/evaluation ---------------------------------------------------------------
+
+
+class EvaluationPeriod(BaseModel):
+    label: str
+    start: str = Field(description="First instant, Shanghai local time (ISO 8601).")
+    end: str = Field(description="First instant after the period.")
+    start_epoch: float
+    end_epoch: float
+
+
+class EvaluationRowOut(BaseModel):
+    """One unit, street or category. Rates are fractions, null when the denominator is 0;
+    times are average seconds per case. See ``definitions``."""
+
+    key: str | None = Field(description="Unit, street or category code; null: cases without a unit.")
+    name: dict[str, str] = Field(description="The name in Chinese (zh) and English (en).")
+    registered: int
+    due_to_close: int
+    closed: int
+    closed_on_time: int
+    due_to_handle: int
+    handled: int
+    handled_on_time: int
+    reworked: int
+    overdue: int
+    overdue_open: int
+    close_rate: float | None
+    on_time_close_rate: float | None
+    handle_rate: float | None
+    on_time_handle_rate: float | None
+    rework_rate: float | None
+    avg_register_s: float | None
+    avg_dispatch_s: float | None
+    avg_handle_s: float | None
+    avg_verify_s: float | None
+
+
+class EvaluationOut(BaseModel):
+    period: EvaluationPeriod
+    as_of: str
+    as_of_epoch: float
+    group_by: Literal["unit", "street", "category"]
+    rows: list[EvaluationRowOut]
+    definitions: dict[str, dict[str, str]] = Field(description="Each figure's standard term and definition.")
+    standards: str
+
+
+async def _session_principal(server: Server, authorization: str | None) -> Principal:
+    """The signed-in user of an ``Authorization: Bearer <session token>`` header, or a 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    principal = (
+        await asyncio.to_thread(server.store.session_user, token.strip())
+        if scheme.lower() == "bearer" and token.strip()
+        else None
+    )
+    if principal is None:
+        raise HTTPException(
+            401, {"error": "unauthorized", "message": "missing, unknown or expired session token; log in again"}
+        )
+    return principal
+
+
+#: Who may have the district's health check report (it covers every street).
+REPORT_ROLES: Final = frozenset({Role.DISTRICT_OFFICER, Role.ADMIN, Role.AUDITOR, Role.TRAINER})
+
+
+def _add_report(app: FastAPI, server: Server) -> None:
+    @app.get(
+        "/api/report/data", responses={401: {"model": ApiError}, 403: {"model": ApiError}, 422: {"model": ApiError}}
+    )
+    async def get_report_data(
+        period: Annotated[str, Query(description="today, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (Shanghai).")] = "today",
+        authorization: Annotated[str | None, Header(description="Bearer <session token> from /api/login.")] = None,
+    ) -> Response:
+        """The figures of the city health check report (城市体检报告) for the period, the same
+        as ``cityops report`` gathers: the console renders them to PDF and HTML."""
+        principal = await _session_principal(server, authorization)
+        if principal.role not in REPORT_ROLES:
+            raise HTTPException(
+                403, {"error": "forbidden", "message": "the health check report covers the whole district"}
+            )
+        now = time.time()
+        try:
+            chosen = parse_period(period, now)
+        except ValueError as exc:
+            raise HTTPException(422, {"error": "invalid_request", "message": f"period: {exc}"}) from None
+        data = await asyncio.to_thread(
+            report_data, server.store, server.catalog, chosen, indicators=server.indicators, rules=server.rules
+        )
+        return Response(msgspec.json.encode(data), media_type="application/json")
+
+
+def _add_evaluation(app: FastAPI, server: Server) -> None:
+    @app.get(
+        "/api/evaluation",
+        response_model=EvaluationOut,
+        responses={401: {"model": ApiError}, 422: {"model": ApiError}},
+    )
+    async def get_evaluation(
+        start: Annotated[str, Query(description="today, or the first day, YYYY-MM-DD (Shanghai).")],
+        end: Annotated[str | None, Query(description="The last day, included; default: start.")] = None,
+        by: Literal["unit", "street", "category"] = "unit",
+        authorization: Annotated[str | None, Header(description="Bearer <session token> from /api/login.")] = None,
+    ) -> EvaluationOut:
+        """综合评价 of the cases registered (立案) in the period: 结案率, 按期结案率, 处置率,
+        按期处置率, 返工率, overdue cases and the average time per stage, one row per unit,
+        street or category, within the signed-in user's jurisdiction (a street operator sees
+        its street's cases only)."""
+        principal = await _session_principal(server, authorization)
+        now = time.time()
+        try:
+            period = parse_period(start if end is None else f"{start}..{end}", now)
+        except ValueError as exc:
+            raise HTTPException(
+                422,
+                {
+                    "error": "invalid_request",
+                    "message": str(exc),
+                    "detail": [{"field": "start/end", "problem": str(exc)}],
+                },
+            ) from None
+        group_by = GroupBy(by)
+        rows = await asyncio.to_thread(
+            server.store.evaluate,
+            period.start,
+            period.end,
+            group_by,
+            as_of=now,
+            scope=principal_scope(server.catalog, principal),
+        )
+        return EvaluationOut.model_validate(evaluation_report(rows, period, group_by, now, server.catalog))

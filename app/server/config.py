@@ -17,6 +17,8 @@ class ServerConfig:
     db_url: str | None = None
     catalog_path: Path | None = None
     session_ttl_s: float = 12 * 3600.0
+    alarm_rules_path: Path | None = None
+    """The sensors' alarm rules (default ``resources/alarm_rules.yaml``)."""
     geo_dir: Path | None = None
     """The map layers (:mod:`app.domain.district`); default ``DATA_DIR/geo`` when it holds
     them, else the workstation's (``cityops setup-data``)."""

@@ -260,6 +260,12 @@ class Writer:
                 refused.append((device.id, exc.code, str(exc)))
                 continue
             changed[device.id] = msgspec.structs.replace(device, updated_at=device.updated_at or now)
+        if changed:
+            earlier = {**conn.devices(list(changed)), **outcome.devices}
+            for device_id, device in changed.items():
+                first = earlier.get(device_id)
+                registered = first.registered_at if first is not None and first.registered_at else now
+                changed[device_id] = msgspec.structs.replace(device, registered_at=registered)
         if job.states:
             ids = [c.id for c in job.states if c.id not in changed and c.id not in outcome.devices]
             known = {**conn.devices(ids), **outcome.devices, **changed}

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from random import Random
 from typing import Any, Final
 
@@ -50,7 +51,7 @@ def device_bodies(catalog: Catalog, seed: int) -> list[dict[str, Any]]:
         registry_kind, type_, label, category = KINDS[kind]
         scenario = catalog.categories[category].scenario if category in catalog.categories else None
         for d in devices:
-            where = f"{d.address}{d.detail and ' ' + d.detail}"
+            where = d.address if d.detail in d.address else f"{d.address} {d.detail}".strip()
             bodies.append(
                 {
                     "id": d.id,
@@ -113,19 +114,116 @@ class StateWalk:
         return whole + (1 if self.rng.random() < expected - whole else 0)
 
 
+#: Seconds between readings, by sensor type (within each rule's heartbeat).
+READING_EVERY_S: Final[Mapping[str, float]] = {
+    "water_level": 30.0,
+    "dust": 30.0,
+    "noise": 30.0,
+    "smoke": 240.0,
+    "manhole": 1800.0,
+}
+#: Per hour and sensor, the chance that an episode past the alarm line starts, and how long it
+#: lasts (seconds): a surge at a gauge, a dusty earthwork, a night pour, smoke, a lifted cover.
+EPISODES: Final[Mapping[str, tuple[float, float]]] = {
+    "water_level": (0.02, 1200.0),
+    "dust": (0.03, 1500.0),
+    "noise": (0.03, 900.0),
+    "smoke": (0.002, 120.0),
+    "manhole": (0.001, 7200.0),
+}
+
+
+class Readings:
+    """Plausible readings of the simulated sensors: tide-like water levels, dust with a daily
+    rhythm, quiet nights, clean air in the stairwells, covers in place; now and then an episode
+    past the alarm line, long enough to raise it. A sensor in :class:`StateWalk`'s ``away`` set
+    sends nothing (the monitor notices the silence); faults are told."""
+
+    def __init__(self, sensors: Sequence[Mapping[str, Any]], seed: int) -> None:
+        self.rng = Random(f"cityops-readings-{seed}")
+        self.sensors = [(str(b["id"]), str(b["type"])) for b in sensors if b["type"] in READING_EVERY_S]
+        self.offset = {i: self.rng.uniform(-1.0, 1.0) for i, _ in self.sensors}
+        self.next_at: dict[str, float] = {}
+        self.episode_until: dict[str, float] = {}
+
+    def value(self, sensor_id: str, sensor_type: str, at: float) -> float:
+        rng, k = self.rng, self.offset[sensor_id]
+        in_episode = self.episode_until.get(sensor_id, 0.0) > at
+        if sensor_type == "water_level":  # semi-diurnal tide around 3.40 m
+            base = 3.40 + 0.22 * math.sin(2 * math.pi * at / 44_712.0 + k) + rng.gauss(0, 0.01)
+            return round(base + (0.45 if in_episode else 0.0), 3)
+        if sensor_type == "dust":
+            hour = (at / 3600.0 + 8) % 24
+            base = 55 + 25 * math.sin(math.pi * (hour - 6) / 12) * (6 <= hour <= 18) + 10 * k
+            return round(max(10.0, base + rng.gauss(0, 6) + (170 if in_episode else 0)), 1)
+        if sensor_type == "noise":
+            hour = (at / 3600.0 + 8) % 24
+            base = 62.0 if 7 <= hour < 22 else 46.0
+            return round(base + 2 * k + rng.gauss(0, 1.5) + (16 if in_episode else 0), 1)
+        if sensor_type == "smoke":
+            return round(0.35 if in_episode else max(0.0, rng.gauss(0.01, 0.004)), 3)
+        return round(22.0 if in_episode else abs(rng.gauss(0.5, 0.4)), 1)  # manhole tilt, degrees
+
+    def due(self, now: float, silent: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The readings due by ``now`` (at most one per sensor)."""
+        quiet = set(silent)
+        out = []
+        for sensor_id, sensor_type in self.sensors:
+            every = READING_EVERY_S[sensor_type]
+            due = self.next_at.setdefault(sensor_id, now + self.rng.uniform(0, every))
+            if due > now:
+                continue
+            self.next_at[sensor_id] = now + every
+            if sensor_id in quiet:
+                continue
+            chance, length = EPISODES[sensor_type]
+            if self.episode_until.get(sensor_id, 0.0) <= now and self.rng.random() < chance * every / 3600.0:
+                self.episode_until[sensor_id] = now + length * self.rng.uniform(0.6, 1.4)
+            out.append({"sensor_id": sensor_id, "value": self.value(sensor_id, sensor_type, now), "at": now})
+        return out
+
+
 async def walk_states(
-    client: httpx.AsyncClient, server: str, key: str, ids: Sequence[str], seed: int, period_s: float = 5.0
+    client: httpx.AsyncClient,
+    server: str,
+    key: str,
+    bodies: Sequence[Mapping[str, Any]],
+    seed: int,
+    period_s: float = 5.0,
 ) -> None:
-    """Post device state changes every ``period_s`` until cancelled; a failed post is logged and
-    the walk goes on (the next round's states still make sense)."""
-    walk = StateWalk(ids, seed)
+    """Until cancelled, every ``period_s``: sensor readings (the server's alarm rules turn them
+    into alarms), cameras dropping off the network and back, and devices reported faulty. A
+    sensor that goes "offline" just stops sending; the server notices. A failed post is
+    logged and the walk goes on."""
+    walk = StateWalk([str(b["id"]) for b in bodies], seed)
+    cameras = {str(b["id"]) for b in bodies if b["kind"] == "camera"}
+    readings = Readings([b for b in bodies if b["kind"] == "sensor"], seed)
+    headers = {"X-API-Key": key}
+    faulty: set[str] = set()
     while True:
         await asyncio.sleep(period_s)
-        changes = walk.step()
-        if not changes:
-            continue
-        body = [{"id": i, "state": s, "at": time.time()} for i, s in changes]
+        now = time.time()
+        changes = []
+        for device_id, state in walk.step():
+            if device_id in cameras:
+                changes.append((device_id, state))
+            elif state == "fault":
+                faulty.add(device_id)
+                changes.append((device_id, state))
+            elif state == "normal" and device_id in faulty:  # repaired
+                faulty.discard(device_id)
+                changes.append((device_id, state))
+        silent = [i for i in walk.away if i not in cameras]
+        due = readings.due(now, silent)
         with contextlib.suppress(httpx.HTTPError):
-            response = await client.post(f"{server}/api/devices/state", json=body, headers={"X-API-Key": key})
-            if response.status_code >= 400:
-                log.warning("device states refused: %s", response.text[:200])
+            if changes:
+                body = [{"id": i, "state": s, "at": now} for i, s in changes]
+                response = await client.post(f"{server}/api/devices/state", json=body, headers=headers)
+                if response.status_code >= 400:
+                    log.warning("device states refused: %s", response.text[:200])
+            for start in range(0, len(due), 500):
+                response = await client.post(
+                    f"{server}/api/observations", json=due[start : start + 500], headers=headers
+                )
+                if response.status_code >= 400:
+                    log.warning("readings refused: %s", response.text[:200])

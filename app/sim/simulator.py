@@ -1154,7 +1154,7 @@ async def _devices(args: argparse.Namespace, key: str, catalog: Catalog) -> asyn
 
     async def walk() -> None:
         try:
-            await devices.walk_states(client, server, key, [str(b["id"]) for b in bodies], int(args.seed))
+            await devices.walk_states(client, server, key, bodies, int(args.seed))
         finally:
             await client.aclose()
 

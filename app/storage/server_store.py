@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from sqlalchemy import (
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -34,10 +35,23 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain.devices import Device
+from app.domain.evaluation import (
+    STAGE_ORDER,
+    EvaluationRow,
+    Flag,
+    GroupBy,
+    StageFacts,
+    facts_of,
+    flags_of,
+    make_row,
+    pending_handle_due,
+    sort_rows,
+)
 from app.domain.intake import Candidate
-from app.domain.model import OPEN_STATUSES, Incident
+from app.domain.model import OPEN_STATUSES, Action, Incident, Status
 from app.domain.permissions import Principal, Role, Scope
 from app.domain.records import FIELDS, Record, from_record, to_record
 from app.storage.schema import incidents_table
@@ -120,6 +134,34 @@ devices = Table(
     Column("record", Text, nullable=False),
 )
 
+#: One row per case (registered, not invalid or merged) with the facts the evaluation (综合评价)
+#: counts on, see :mod:`app.domain.evaluation`; written with the incident in the same transaction.
+incident_stages = Table(
+    "incident_stages",
+    metadata,
+    Column("incident_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("unit", String(64), nullable=True),
+    Column("street", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("registered_at", Float, nullable=False),
+    # The definitions that do not change with time (Flag bits), and the two due times the
+    # ones that do compare with the evaluation time: few, narrow columns keep GROUP BY fast.
+    Column("flags", Integer, nullable=False),
+    Column("due_at", Float, nullable=True),
+    Column("pending_handle_due", Float, nullable=True),
+    Column("register_ms", BigInteger, nullable=True),
+    Column("dispatch_ms", BigInteger, nullable=True),
+    Column("handle_ms", BigInteger, nullable=True),
+    Column("verify_ms", BigInteger, nullable=True),
+)
+# An evaluation reads the cases registered in a period.
+Index("ix_incident_stages_registered_at", incident_stages.c.registered_at)
+
+#: Column names of incident_stages, in the order of :func:`stage_row`.
+STAGE_COLUMNS = tuple(c.name for c in incident_stages.c)
+#: Columns a case keeps from its registration on: an update leaves them (and the index) alone.
+_STAGES_FIXED = frozenset({"incident_id", "registered_at"})
+
 server_meta = Table(
     "server_meta",
     metadata,
@@ -129,12 +171,51 @@ server_meta = Table(
 
 #: Bumped whenever the tables change shape; a store of another version is refused at start
 #: unless :data:`MIGRATIONS` leads from it to this one.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
-#: Schema version → (next version, what it changed). ``metadata.create_all`` adds new tables,
-#: so a step that only adds tables needs no statements.
-MIGRATIONS: dict[str, tuple[str, str]] = {
-    "1": ("2", "devices table (sensors and cameras)"),
+#: Incidents read per chunk when a migration fills a table from them.
+BACKFILL_CHUNK = 5000
+
+
+def stage_row(f: StageFacts) -> tuple[Any, ...]:
+    """``f`` as a row of incident_stages (:data:`STAGE_COLUMNS`)."""
+    return (
+        f.incident_id, f.unit, f.street, f.category, f.registered_at, flags_of(f), f.due_at, pending_handle_due(f),
+        f.register_ms, f.dispatch_ms, f.handle_ms, f.verify_ms,
+    )  # fmt: skip
+
+
+def _backfill_incident_stages(conn: Connection) -> None:
+    """Fill incident_stages from the incidents' records, a chunk at a time."""
+    conn.execute(incident_stages.delete())
+    last = -1
+    while True:
+        rows = conn.execute(
+            select(*_INCIDENT_COLUMNS).where(incidents.c.id > last).order_by(incidents.c.id).limit(BACKFILL_CHUNK)
+        ).all()
+        if not rows:
+            return
+        last = int(rows[-1][0])
+        facts = [f for f in (facts_of(from_record(r)) for r in rows) if f is not None]
+        if facts:
+            conn.execute(incident_stages.insert(), [dict(zip(STAGE_COLUMNS, stage_row(f), strict=True)) for f in facts])
+
+
+class Migration(NamedTuple):
+    """One step of :data:`MIGRATIONS`: the version it leads to, what it changes, and what it
+    runs (in the start-up transaction) besides ``metadata.create_all`` adding new tables."""
+
+    to: str
+    what: str
+    run: Callable[[Connection], None] | None = None
+
+
+#: Schema version → the step to the next version.
+MIGRATIONS: dict[str, Migration] = {
+    "1": Migration("2", "devices table (sensors and cameras)"),
+    "2": Migration(
+        "3", "incident_stages table for the evaluation, filled from the incidents", _backfill_incident_stages
+    ),
 }
 
 
@@ -143,6 +224,10 @@ class StoreVersionError(RuntimeError):
 
 
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
+_NOT_CASES = frozenset({Status.INVALID, Status.MERGED})
+#: Actions that leave an incident's evaluation facts as they were (no state, clock or unit
+#: change): the writer skips recomputing and rewriting them, as these are most of intake.
+_FACTS_KEPT = frozenset({Action.ADD_REPORT.value, Action.SUPERVISE.value})
 _INCIDENT_COLUMNS = list(incidents.c)
 _record_encoder = msgspec.json.Encoder()
 _device_decoder = msgspec.json.Decoder(Device)
@@ -211,9 +296,14 @@ class ServerStore:
                 conn.execute(server_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
                 return
             version = found
+            steps: list[Migration] = []
             while version != SCHEMA_VERSION and version in MIGRATIONS:
-                version, _what = MIGRATIONS[version]
+                steps.append(MIGRATIONS[version])
+                version = steps[-1].to
             if version != found and version == SCHEMA_VERSION:
+                for step in steps:
+                    if step.run is not None:
+                        step.run(conn)
                 conn.execute(
                     server_meta.update().where(server_meta.c.key == "schema_version").values(value=SCHEMA_VERSION)
                 )
@@ -335,6 +425,73 @@ class ServerStore:
             rows = conn.execute(select(devices.c.record).order_by(devices.c.id)).scalars().all()
         return [_device_decoder.decode(r) for r in rows]
 
+    # -- evaluation (综合评价) -----------------------------------------------------------------
+    def evaluate(
+        self,
+        period_start: float,
+        period_end: float,
+        group_by: GroupBy,
+        *,
+        as_of: float | None = None,
+        scope: Scope | None = None,
+    ) -> list[EvaluationRow]:
+        """The evaluation of the cases registered in ``[period_start, period_end)`` as they
+        stand at ``as_of`` (now by default), one row per unit, street or category, limited to
+        ``scope``. The definitions of :mod:`app.domain.evaluation`, aggregated in SQL; the
+        same figures as :func:`app.domain.evaluation.evaluate` over the same cases."""
+        now = time.time() if as_of is None else as_of
+        s = incident_stages.c
+        key = {GroupBy.UNIT: s.unit, GroupBy.STREET: s.street, GroupBy.CATEGORY: s.category}[GroupBy(group_by)]
+        overdue_open = s.due_at < now
+
+        def has(flag: Flag) -> ColumnElement[bool]:
+            return s.flags.op("&")(int(flag)) != 0
+
+        # The definitions of app.domain.evaluation, in the order make_row takes the counts;
+        # those independent of the time are the Flag bits the writer stored.
+        counted = (
+            func.count(),  # 立案
+            func.count().filter(or_(has(Flag.CLOSED), overdue_open)),  # 应结案
+            func.count().filter(has(Flag.CLOSED)),  # 结案
+            func.count().filter(has(Flag.CLOSED_ON_TIME)),  # 按期结案
+            func.count().filter(or_(has(Flag.HANDLED), s.pending_handle_due < now)),  # 应处置
+            func.count().filter(has(Flag.HANDLED)),  # 处置
+            func.count().filter(has(Flag.HANDLED_ON_TIME)),  # 按期处置
+            func.count().filter(has(Flag.REWORKED)),  # 返工
+            func.count().filter(or_(has(Flag.LATE), overdue_open)),  # 超期
+            func.count().filter(overdue_open),  # 超期未结
+        )
+        stage_ms = (s.register_ms, s.dispatch_ms, s.handle_ms, s.verify_ms)
+        query = (
+            select(key, *counted, *(func.sum(c) for c in stage_ms), *(func.count(c) for c in stage_ms))
+            .where(s.registered_at >= period_start, s.registered_at < period_end)
+            .group_by(key)
+        )
+        if scope is not None and not scope.everything:
+            conditions = []
+            if scope.streets:
+                conditions.append(s.street.in_(sorted(scope.streets)))
+            if scope.categories:
+                conditions.append(s.category.in_(sorted(scope.categories)))
+            if scope.units:
+                conditions.append(s.unit.in_(sorted(scope.units)))
+            if not conditions:
+                return []
+            query = query.where(or_(*conditions))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        n = len(counted)
+        stages = len(STAGE_ORDER)
+        return sort_rows(
+            make_row(
+                r[0],
+                r[1 : 1 + n],
+                [t or 0 for t in r[1 + n : 1 + n + stages]],
+                r[1 + n + stages :],
+            )
+            for r in rows
+        )
+
     def snapshot(self, scope: Scope, chunk: int) -> Iterator[tuple[int, Sequence[tuple[Any, ...]]]]:
         """The incidents in ``scope`` in chunks, consistent as of one change; yields
         ``(seq, rows)`` with the same ``seq`` for every chunk."""
@@ -395,6 +552,13 @@ class _Sql:
             f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"
         )
         self.insert_report = f"INSERT INTO reports (report_id, incident_id, at, seq) VALUES ({p}, {p}, {p}, {p})"
+        stage_marks = ", ".join(p for _ in STAGE_COLUMNS)
+        self.upsert_stages = (
+            f"INSERT INTO incident_stages ({', '.join(STAGE_COLUMNS)}) VALUES ({stage_marks})"
+            " ON CONFLICT (incident_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in STAGE_COLUMNS if c not in _STAGES_FIXED)
+        )
+        self.delete_stages = f"DELETE FROM incident_stages WHERE incident_id = {p}"
         # "user" is a reserved word in PostgreSQL.
         self.insert_command = (
             f'INSERT INTO commands (key, "user", at, seq, code, reason) VALUES ({p}, {p}, {p}, {p}, {p}, {p})'
@@ -415,6 +579,7 @@ class WriteBatch:
         self.cur: Any = conn.connection.cursor()
         self._incidents: dict[int, tuple[Incident, Record, bool]] = {}
         self._changes: list[tuple[Any, ...]] = []
+        self._stages: dict[int, tuple[Any, ...] | None] = {}
         self._reports: dict[str, tuple[str, int, float, int]] = {}
         self._commands: dict[str, tuple[str, str, float, int, str | None, str | None]] = {}
 
@@ -518,6 +683,13 @@ class WriteBatch:
         held = self._incidents.get(incident.id)
         self._incidents[incident.id] = (incident, record, is_new or (held is not None and held[2]))
         record_json = _record_encoder.encode(record)
+        if is_new or action not in _FACTS_KEPT:
+            facts = facts_of(incident)
+            if facts is not None:
+                self._stages[incident.id] = stage_row(facts)
+            elif incident.status in _NOT_CASES or incident.id in self._stages:
+                # A case that stops being one (found invalid, merged) leaves the evaluation.
+                self._stages[incident.id] = None
         loc = incident.location
         self._changes.append(
             (seq, at, incident.id, loc.street, incident.category, incident.unit, actor, action, record_json.decode())
@@ -528,9 +700,13 @@ class WriteBatch:
         """Write everything held, with one ``executemany`` per statement."""
         new = [rec for _inc, rec, is_new in self._incidents.values() if is_new]
         changed = [(*rec[1:], rec[0]) for _inc, rec, is_new in self._incidents.values() if not is_new]
+        stages = [row for row in self._stages.values() if row is not None]
+        gone = [(i,) for i, row in self._stages.items() if row is None]
         for sql, rows in (
             (self.sql.insert_incident, new),
             (self.sql.update_incident, changed),
+            (self.sql.upsert_stages, stages),
+            (self.sql.delete_stages, gone),
             (self.sql.insert_change, self._changes),
             (self.sql.insert_report, list(self._reports.values())),
             (self.sql.insert_command, list(self._commands.values())),

@@ -96,128 +96,123 @@
 <context>
     <name>Console</name>
     <message>
-        <location filename="../../app/console/console.py" line="113"/>
+        <location filename="../../app/console/console.py" line="116"/>
         <source>Sign-in refused: %1</source>
         <extracomment>Whether this session started from the cache with the server unreachable.</extracomment>
         <translation>登录被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="115"/>
+        <location filename="../../app/console/console.py" line="118"/>
         <source>Server unreachable: %1</source>
         <translation>无法连接服务器：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="260"/>
+        <location filename="../../app/console/console.py" line="265"/>
         <source>CityOps Console — %1</source>
         <translation>一网统管指挥台 — %1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="266"/>
+        <location filename="../../app/console/console.py" line="271"/>
         <source>Workspace</source>
         <translation>工作区</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="267"/>
+        <location filename="../../app/console/console.py" line="272"/>
         <source>Conflict inbox</source>
         <translation>冲突收件箱</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="268"/>
+        <location filename="../../app/console/console.py" line="273"/>
         <source>Save layout</source>
         <translation>保存布局</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="269"/>
+        <location filename="../../app/console/console.py" line="274"/>
         <source>Reset layout</source>
         <translation>重置布局</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="283"/>
+        <location filename="../../app/console/console.py" line="290"/>
         <source>District watch officer</source>
         <translation>区城运中心值班员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="284"/>
+        <location filename="../../app/console/console.py" line="291"/>
         <source>Street operations center</source>
         <translation>街镇城运中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="285"/>
+        <location filename="../../app/console/console.py" line="292"/>
         <source>Professional center</source>
         <translation>专业指挥中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="286"/>
+        <location filename="../../app/console/console.py" line="293"/>
         <source>Field commander</source>
         <translation>现场指挥员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="287"/>
+        <location filename="../../app/console/console.py" line="294"/>
         <source>Trainer</source>
         <translation>演练教员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="288"/>
+        <location filename="../../app/console/console.py" line="295"/>
         <source>Auditor</source>
         <translation>审计员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="289"/>
+        <location filename="../../app/console/console.py" line="296"/>
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="300"/>
+        <location filename="../../app/console/console.py" line="307"/>
         <source>Incidents</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="303"/>
+        <location filename="../../app/console/console.py" line="310"/>
         <source>Incident detail</source>
         <translation>事件详情</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="312"/>
+        <location filename="../../app/console/console.py" line="319"/>
         <source>Map</source>
         <translation>地图</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="314"/>
+        <location filename="../../app/console/console.py" line="333"/>
         <source>Video wall</source>
         <translation>视频墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="314"/>
+        <location filename="../../app/console/console.py" line="333"/>
         <source>Live cameras — coming with the video wall release</source>
         <translation>实时视频 — 将在视频墙版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="316"/>
+        <location filename="../../app/console/console.py" line="331"/>
         <source>Vital signs</source>
         <translation>数字体征</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="317"/>
-        <source>The district&apos;s vital signs — coming with the dashboard release</source>
-        <translation>城市数字体征 — 将在体征大屏版本中提供</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="319"/>
+        <location filename="../../app/console/console.py" line="334"/>
         <source>Drill</source>
         <translation>演练</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="319"/>
+        <location filename="../../app/console/console.py" line="334"/>
         <source>Drill recording and playback — coming with the training release</source>
         <translation>演练录制与回放 — 将在演练版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="421"/>
+        <location filename="../../app/console/console.py" line="436"/>
         <source>the console could not record the action: %1</source>
         <translation>指挥台未能记录该操作：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="428"/>
+        <location filename="../../app/console/console.py" line="443"/>
         <source>the command waits in the outbox and is sent on reconnect</source>
         <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
     </message>
@@ -320,24 +315,146 @@
         <translation>拖动旋转，右键拖动平移，滚轮缩放；点击柱体列出其事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view3d.py" line="551"/>
+        <location filename="../../widgets/map/view3d.py" line="556"/>
         <source>%1 cells, %2 reports</source>
         <translation>%1 个网格，%2 件</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view3d.py" line="565"/>
+        <location filename="../../widgets/map/view3d.py" line="570"/>
         <source>Cell %1: %2 reports</source>
         <translation>网格 %1：%2 件</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view3d.py" line="730"/>
+        <location filename="../../widgets/map/view3d.py" line="735"/>
         <source>Fire safety: hazards and fires (%1)</source>
         <translation>消防安全：隐患与火情（%1）</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view3d.py" line="894"/>
+        <location filename="../../widgets/map/view3d.py" line="899"/>
         <source>Reports</source>
         <translation>件数</translation>
+    </message>
+</context>
+<context>
+    <name>EvaluationModel</name>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="138"/>
+        <source>Rank</source>
+        <extracomment>The figures, in column order (GB/T 30428.4&apos;s terms: 立案数, 结案率, 按期结案率, 处置率, 按期处置率, 返工率, the average time of each stage, 超期数). The periods of the period box: key → days back from today&apos;s start (0: today only).</extracomment>
+        <translation>排名</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="139"/>
+        <source>Group</source>
+        <translation>对象</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="140"/>
+        <source>Cases</source>
+        <translation>立案数</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="141"/>
+        <source>Closure rate</source>
+        <translation>结案率</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="142"/>
+        <source>On-time closure rate</source>
+        <translation>按期结案率</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="143"/>
+        <source>Handling rate</source>
+        <translation>处置率</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="144"/>
+        <source>On-time handling rate</source>
+        <translation>按期处置率</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="145"/>
+        <source>Rework rate</source>
+        <translation>返工率</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="146"/>
+        <source>Register (h)</source>
+        <translation>立案用时(时)</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="147"/>
+        <source>Dispatch (h)</source>
+        <translation>派遣用时(时)</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="148"/>
+        <source>Handle (h)</source>
+        <translation>处置用时(时)</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="149"/>
+        <source>Verify (h)</source>
+        <translation>核查用时(时)</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="150"/>
+        <source>Overdue</source>
+        <translation>超期数</translation>
+    </message>
+</context>
+<context>
+    <name>EvaluationTable</name>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="272"/>
+        <source>Today</source>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="272"/>
+        <source>Last 7 days</source>
+        <translation>近7天</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="272"/>
+        <source>Last 30 days</source>
+        <translation>近30天</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="277"/>
+        <source>Streets</source>
+        <translation>街镇</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="277"/>
+        <source>Units</source>
+        <translation>单位</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="277"/>
+        <source>Categories</source>
+        <translation>事项类别</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="287"/>
+        <source>Period</source>
+        <translation>时段</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="288"/>
+        <source>Group by</source>
+        <translation>分组</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="289"/>
+        <source>Chart</source>
+        <translation>图表</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/evaluation.py" line="394"/>
+        <source>Ranked by {figure}</source>
+        <translation>按{figure}排名</translation>
     </message>
 </context>
 <context>
@@ -1125,6 +1242,151 @@
         <location filename="../../widgets/common/names.py" line="50"/>
         <source>Merged report</source>
         <translation>合并上报</translation>
+    </message>
+</context>
+<context>
+    <name>VitalTile</name>
+    <message>
+        <location filename="../../widgets/vitals/dashboard.py" line="208"/>
+        <source>No data</source>
+        <extracomment>A value short of every boundary, and a value not known. The four warning levels: the board&apos;s colours. Opacity of the threshold bands behind the live series (0–255). Points kept per series: a minute at 10 Hz, or 100 minutes of 10-second samples. Tiles are repainted at most this often (ms), a batch at a time (so no one paint of every tile holds up the event loop); the live chart follows every value. Points a tile&apos;s sparkline shows (the newest).</extracomment>
+        <translation>无数据</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/dashboard.py" line="210"/>
+        <source>Normal</source>
+        <translation>正常</translation>
+    </message>
+</context>
+<context>
+    <name>VitalsController</name>
+    <message>
+        <location filename="../../app/console/vitals.py" line="121"/>
+        <source>Loading the evaluation…</source>
+        <extracomment>Where reports are written, and the last one written (for the status line and tests).</extracomment>
+        <translation>正在加载综合评价…</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="129"/>
+        <source>Evaluation unavailable: the server cannot be reached (%1)</source>
+        <translation>综合评价不可用：无法连接服务器（%1）</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="133"/>
+        <source>Evaluation refused: %1</source>
+        <translation>综合评价请求被拒绝：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="140"/>
+        <source>(no unit)</source>
+        <translation>（未派遣）</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/console/vitals.py" line="145"/>
+        <source>%1: %n groups</source>
+        <translation>
+            <numerusform>%1：%n 个对象</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="157"/>
+        <source>Gathering the figures…</source>
+        <translation>正在汇总数据…</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="157"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="159"/>
+        <source>City health check report</source>
+        <translation>城市体检报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="172"/>
+        <source>Report unavailable: the server cannot be reached (%1)</source>
+        <translation>无法生成报告：无法连接服务器（%1）</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="175"/>
+        <source>Report refused: %1</source>
+        <translation>报告请求被拒绝：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="178"/>
+        <source>Report cancelled</source>
+        <translation>已取消生成报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="182"/>
+        <source>Writing the PDF…</source>
+        <translation>正在生成 PDF…</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/console/vitals.py" line="196"/>
+        <source>Report written: %1 (%n pages)</source>
+        <translation>
+            <numerusform>报告已生成：%1（共 %n 页）</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>VitalsDashboard</name>
+    <message>
+        <location filename="../../widgets/vitals/dashboard.py" line="454"/>
+        <source>Select an indicator</source>
+        <extracomment>The indicators the live chart draws (one: with its threshold bands). The indicator whose breakdown is shown (or awaited), and the breakdown itself. The pen of each curve on the live chart.</extracomment>
+        <translation>请选择指标</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/dashboard.py" line="471"/>
+        <location filename="../../widgets/vitals/dashboard.py" line="534"/>
+        <source>Breakdown by street</source>
+        <translation>分街镇统计</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/dashboard.py" line="480"/>
+        <source>Click a tile to see it by street</source>
+        <translation>点击指标卡片查看分街镇数据</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/dashboard.py" line="610"/>
+        <source>{name} by street ({unit})</source>
+        <translation>{name}·分街镇（{unit}）</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/dashboard.py" line="652"/>
+        <source>{count} indicators</source>
+        <translation>{count} 项指标</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/vitals/dashboard.py" line="669"/>
+        <source>{name} by street: loading…</source>
+        <translation>{name}·分街镇：加载中…</translation>
+    </message>
+</context>
+<context>
+    <name>VitalsPanel</name>
+    <message>
+        <location filename="../../app/console/vitals.py" line="50"/>
+        <source>City health check report…</source>
+        <translation>城市体检报告…</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="53"/>
+        <source>A PDF and HTML report of the period chosen below: vital signs, evaluation, problems by street</source>
+        <translation>按下方所选时段生成 PDF 与 HTML 报告：数字体征、综合评价、各街道突出问题</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="58"/>
+        <source>Vital signs</source>
+        <translation>数字体征</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/vitals.py" line="59"/>
+        <source>Evaluation</source>
+        <translation>综合评价</translation>
     </message>
 </context>
 </TS>
