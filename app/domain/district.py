@@ -25,8 +25,9 @@ which grid cell) and hands the layers to the map widgets.
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -108,6 +109,7 @@ class DistrictMap:
         self.manifest = manifest
         self.streets_official = streets_official
         self._to_metric = Transformer.from_crs("EPSG:4326", lattice.crs, always_xy=True)
+        self._local = _LocalProjection.fit(self._to_metric, self.district.geometry.bounds)
         self._cell_by_code = {c.code: c for c in cells}
         self._cell_tree: shapely.STRtree | None = None
         self._cell_by_rc = {(int(c.properties["row"]), int(c.properties["col"])): c for c in cells}
@@ -156,8 +158,23 @@ class DistrictMap:
 
     def cell_at(self, lon: float, lat: float) -> Area | None:
         """The grid cell that holds the point, or None outside the grid."""
-        row, col = self.cell_rc([lon], [lat])
-        return self._cell_by_rc.get((int(row[0]), int(col[0])))
+        if self._local is None:
+            row, col = self.cell_rc([lon], [lat])
+            return self._cell_by_rc.get((int(row[0]), int(col[0])))
+        if not self._local.covers(lon, lat):
+            return None  # more than a kilometre outside the district
+        # The intake asks this for every report, on the writer thread: the fitted projection is
+        # pure Python (about 2 µs) where pyproj and shapely calls cost tens of microseconds and
+        # hand the GIL back and forth with the event loop's thread at every call.
+        x, y = self._local.point(lon, lat)
+        x0, y0 = self.lattice.origin
+        cell_m = self.lattice.cell_m
+        return self._cell_by_rc.get((math.floor((y0 - y) / cell_m), math.floor((x - x0) / cell_m)))
+
+    def cell_for(self, lon: float, lat: float, near_m: float = NEAR_CELL_M) -> Area | None:
+        """The cell that holds the point or, for a point just outside the district (a position
+        a little off), the nearest cell within ``near_m``."""
+        return self.cell_at(lon, lat) or self.nearest_cell(lon, lat, near_m)
 
     def cell_code_at(self, lon: float, lat: float, near_m: float = NEAR_CELL_M) -> str:
         """The code of the cell that holds the point; for a point just outside the district
@@ -166,7 +183,30 @@ class DistrictMap:
         return cell.code if cell else ""
 
     def nearest_cell(self, lon: float, lat: float, max_m: float) -> Area | None:
-        """The cell nearest to the point, if one is within ``max_m`` metres."""
+        """The cell nearest to the point, if one is within ``max_m`` metres: by the distance to
+        the cells' squares on the lattice (exact for whole cells; a clipped cell counts by its
+        square)."""
+        if self._local is not None:
+            if not self._local.covers(lon, lat):
+                return None
+            x, y = self._local.point(lon, lat)
+            x0, y0 = self.lattice.origin
+            cell_m = self.lattice.cell_m
+            fc, fr = (x - x0) / cell_m, (y0 - y) / cell_m
+            reach = math.ceil(max_m / cell_m)
+            row, col = math.floor(fr), math.floor(fc)
+            best: tuple[float, Area] | None = None
+            for r in range(row - reach, row + reach + 1):
+                for c in range(col - reach, col + reach + 1):
+                    cell = self._cell_by_rc.get((r, c))
+                    if cell is None:
+                        continue
+                    dx = max(c - fc, 0.0, fc - (c + 1)) * cell_m
+                    dy = max(r - fr, 0.0, fr - (r + 1)) * cell_m
+                    d = math.hypot(dx, dy)
+                    if d <= max_m and (best is None or d < best[0]):
+                        best = (d, cell)
+            return best[1] if best is not None else None
         if self._cell_tree is None:
             self._cell_tree = shapely.STRtree([c.geometry for c in self.cells])
         # Degrees of latitude are the shorter side here: this bound never misses a cell.
@@ -175,6 +215,60 @@ class DistrictMap:
 
     def cell(self, code: str) -> Area | None:
         return self._cell_by_code.get(code)
+
+
+class _LocalProjection:
+    """The lattice's projection over the district as two bivariate cubic polynomials of
+    (lon, lat), fitted to pyproj at load and checked to agree within :data:`FIT_TOLERANCE_M`
+    over the area (a Gauss–Krüger projection is smooth over a few kilometres)."""
+
+    DEGREE: Final = 3
+    FIT_TOLERANCE_M: Final = 0.01
+
+    def __init__(self, box: tuple[float, float, float, float], cx: Sequence[float], cy: Sequence[float]) -> None:
+        self.box = box
+        self.lon0 = (box[0] + box[2]) / 2.0
+        self.lat0 = (box[1] + box[3]) / 2.0
+        self.cx = tuple(float(c) for c in cx)
+        self.cy = tuple(float(c) for c in cy)
+
+    @staticmethod
+    def _terms(u: Any, v: Any) -> list[Any]:
+        return [u**i * v**j for i in range(_LocalProjection.DEGREE + 1) for j in range(_LocalProjection.DEGREE + 1 - i)]
+
+    @classmethod
+    def fit(cls, transformer: Transformer, bounds: tuple[float, ...]) -> _LocalProjection | None:
+        margin = 0.01  # about a kilometre around the district
+        box = (bounds[0] - margin, bounds[1] - margin, bounds[2] + margin, bounds[3] + margin)
+        lon, lat = np.meshgrid(np.linspace(box[0], box[2], 25), np.linspace(box[1], box[3], 25))
+        x, y = transformer.transform(lon.ravel(), lat.ravel())
+        local = cls(box, (), ())
+        terms = np.stack(cls._terms(lon.ravel() - local.lon0, lat.ravel() - local.lat0), axis=1)
+        cx = np.linalg.lstsq(terms, np.asarray(x), rcond=None)[0]
+        cy = np.linalg.lstsq(terms, np.asarray(y), rcond=None)[0]
+        local = cls(box, cx, cy)
+        # Check between the fitting points.
+        clon, clat = np.meshgrid(np.linspace(box[0], box[2], 37), np.linspace(box[1], box[3], 37))
+        tx, ty = transformer.transform(clon.ravel(), clat.ravel())
+        fx, fy = zip(*(local.point(a, b) for a, b in zip(clon.ravel(), clat.ravel(), strict=True)), strict=True)
+        error = max(float(np.max(np.abs(np.asarray(fx) - tx))), float(np.max(np.abs(np.asarray(fy) - ty))))
+        return local if error <= cls.FIT_TOLERANCE_M else None
+
+    def covers(self, lon: float, lat: float) -> bool:
+        return self.box[0] <= lon <= self.box[2] and self.box[1] <= lat <= self.box[3]
+
+    def point(self, lon: float, lat: float) -> tuple[float, float]:
+        u, v = lon - self.lon0, lat - self.lat0
+        uu, vv = u * u, v * v
+        # The order of _terms: u^i v^j for i = 0..3, j = 0..3-i.
+        terms = (1.0, v, vv, vv * v, u, u * v, u * vv, uu, uu * v, uu * u)
+        cx, cy = self.cx, self.cy
+        return (
+            cx[0] + cx[1] * v + cx[2] * vv + cx[3] * terms[3] + cx[4] * u + cx[5] * terms[5] + cx[6] * terms[6]
+            + cx[7] * uu + cx[8] * terms[8] + cx[9] * terms[9],
+            cy[0] + cy[1] * v + cy[2] * vv + cy[3] * terms[3] + cy[4] * u + cy[5] * terms[5] + cy[6] * terms[6]
+            + cy[7] * uu + cy[8] * terms[8] + cy[9] * terms[9],
+        )  # fmt: skip
 
 
 # --- loading --------------------------------------------------------------------------

@@ -104,21 +104,25 @@ def open_incident(
     """A new incident for ``report``: routed, and registered when the category registers
     reports from this channel automatically.
 
-    With the ``district`` map, a report without a street gets the street its point lies in and
-    the incident gets the real unit grid cell's code; without it (or outside the grid) the
-    nearest street office and the fallback :func:`grid.cell_code` stand in."""
+    With the ``district`` map, the incident gets the real unit grid cell's code (the nearest
+    cell for a point just outside) and, when the report names no street, the cell's street;
+    without it (or outside the grid) the nearest street office and the fallback
+    :func:`grid.cell_code` stand in."""
     category = catalog.category(report.category)
     standard = catalog.standard_for(report.category)
     if district is None:
         street = report.street or nearest_street(catalog, report.lon, report.lat)
         cell = grid.cell_code(street, report.lon, report.lat)
     else:
+        # The unit grid cell first (a fast lattice lookup): its street is the report's street
+        # when the report names none, so the code and the street always agree.
+        area = district.cell_for(report.lon, report.lat)
         street = (
             report.street
-            or district.street_at(report.lon, report.lat)
+            or (str(area.properties["street"]) if area is not None else None)
             or nearest_street(catalog, report.lon, report.lat)
         )
-        cell = district.cell_code_at(report.lon, report.lat) or grid.cell_code(street, report.lon, report.lat)
+        cell = area.code if area is not None else grid.cell_code(street, report.lon, report.lat)
     unit = catalog.route(report.category, street)
     entry = TimelineEntry(
         at=at,
