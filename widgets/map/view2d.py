@@ -590,8 +590,10 @@ class MapView(QWidget):
         key = (self.incidents.generation, clustering.cell_m, clustering.area)
         if self._heat is None or self._heat[0] != key:
             n = self.incidents.n
-            bin_m = clustering.cell_m / 16.0
-            rgba = heat_image(self.incidents.x[:n], self.incidents.y[:n], clustering.area, bin_m)
+            # Bins of about 7 px, blurred over two: the heat is soft anyway, drawn smoothly
+            # scaled, and a recompute on zoom stays within a frame's budget.
+            bin_m = clustering.cell_m / 8.0
+            rgba = heat_image(self.incidents.x[:n], self.incidents.y[:n], clustering.area, bin_m, radius=2)
             rows, cols = rgba.shape[:2]
             image = QImage(rgba.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888_Premultiplied).copy()
             self._heat = (key, image, clustering.area)
