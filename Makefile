@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/cityops bench sync --json bench-results/sync.json
 	$(BIN)/cityops bench ui --json bench-results/ui.json
 	$(BIN)/cityops bench map --json bench-results/map.json
+	$(BIN)/cityops bench dashboard --json bench-results/dashboard.json
 
 # Caches and build output; keeps .venv and data.
 clean:
