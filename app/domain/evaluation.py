@@ -104,6 +104,30 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
+#: The same definitions in Chinese, for the reports people read (the figure → its definition).
+DEFINITIONS_ZH: Final[dict[str, str]] = {
+    "registered": "统计期内立案的案件数，不含作废与合并的案件",
+    "due_to_close": "立案数减去仍在本环节时限内的在办案件数",
+    "closed": "已核查结案的案件数",
+    "closed_on_time": "立案后各环节均在时限内完成的结案案件数",
+    "due_to_handle": "已处置案件数加上已派遣、未处置且超过处置时限的案件数",
+    "handled": "责任单位在（最后一次）派遣后已反馈处置的案件数",
+    "handled_on_time": "首次反馈在处置时限内的已处置案件数",
+    "reworked": "至少被退回返工一次的已处置案件数",
+    "overdue": "立案后有环节超过时限的案件数（超时完成，或在办已超时）",
+    "overdue_open": "当前环节已超过时限的在办案件数",
+    "close_rate": "结案数 / 应结案数",
+    "on_time_close_rate": "按期结案数 / 应结案数",
+    "handle_rate": "处置数 / 应处置数",
+    "on_time_handle_rate": "按期处置数 / 应处置数",
+    "rework_rate": "返工数 / 处置数",
+    "avg_register_s": "从首次上报到立案的平均用时",
+    "avg_dispatch_s": "已派遣案件从立案到派遣的平均用时",
+    "avg_handle_s": "已完成处置的案件在处置环节（含返工）的平均用时",
+    "avg_verify_s": "已结案案件从反馈到结案的平均用时",
+}
+
+
 class GroupBy(enum.StrEnum):
     """What the rows of an evaluation are: one per responsible unit, street or category."""
 

@@ -175,6 +175,7 @@ class Definition(msgspec.Struct, frozen=True):
     field: str
     term: str
     text: str
+    text_zh: str = ""
 
 
 class ProblemRow(msgspec.Struct, frozen=True):

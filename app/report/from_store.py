@@ -35,6 +35,7 @@ from app.domain.catalog import Catalog, Text
 from app.domain.devices import Device, DeviceKind, DeviceState
 from app.domain.evaluation import (
     DEFINITIONS,
+    DEFINITIONS_ZH,
     SHANGHAI,
     STAGE_ORDER,
     STANDARDS,
@@ -221,7 +222,9 @@ def report_data(
         summary=summary,
         vitals=vitals,
         evaluation=tuple(tables),
-        definitions=tuple(Definition(f, term, text) for f, (term, text) in DEFINITIONS.items()),
+        definitions=tuple(
+            Definition(f, term, text, DEFINITIONS_ZH.get(f, "")) for f, (term, text) in DEFINITIONS.items()
+        ),
         standards=STANDARDS,
         problems=problems,
         sensors=sensors,

@@ -757,7 +757,10 @@ class _Page:
         self.add(
             self.table(
                 [t("指标", "Figure"), t("定义", "Definition")],
-                [(f"{x.term} {x.field}", x.text) for x in d.definitions],
+                [
+                    (f"{x.term} {x.field}", x.text if self.en or not x.text_zh else x.text_zh)
+                    for x in d.definitions
+                ],
                 align=["left", "left"],
                 widths=["30%", "70%"],
                 size="8pt",

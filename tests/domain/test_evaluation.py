@@ -400,3 +400,10 @@ def test_parse_period() -> None:
         parse_period("2026-13-01..2026-12-01", now)
     with pytest.raises(ValueError, match=r"ends .* before it starts"):
         parse_period("2026-11-30..2026-11-24", now)
+
+
+def test_every_definition_has_its_chinese_text() -> None:
+    from app.domain.evaluation import DEFINITIONS, DEFINITIONS_ZH
+
+    assert set(DEFINITIONS_ZH) == set(DEFINITIONS)
+    assert all(text.strip() for text in DEFINITIONS_ZH.values())

@@ -339,6 +339,9 @@ def test_the_html_has_every_section(qapp: QApplication, data: ReportData) -> Non
     for anchor in SECTIONS:
         assert f'id="{anchor}"' in english
     assert "Putuo District City Health Check Report" in english and "Digital vital signs" in english
+    # Each edition explains the figures in its own language.
+    assert "立案数减去仍在本环节时限内的在办案件数" in page
+    assert "open cases still within their current stage" in english and "立案数减去" not in english
 
 
 def _ink(image: QImage) -> float:
