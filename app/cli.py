@@ -108,12 +108,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from sqlalchemy.exc import SQLAlchemyError
-
     from app.domain.evaluation import GroupBy, parse_period, report
-    from app.server.config import ServerConfig
+    from app.server.config import ServerConfig, StoreNotOpened, open_existing_store
     from app.storage.catalog_file import read_catalog
-    from app.storage.server_store import ServerStore, StoreVersionError
 
     now = time.time()
     try:
@@ -121,25 +118,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    config = ServerConfig(data_dir=args.data_dir, db_url=args.db)
-    if not args.db and not (args.data_dir / "cityops.db").is_file():
-        print(
-            f"error: no server store in {args.data_dir} (cityops.db is missing); give the server's --data-dir,"
-            " or its --db URL",
-            file=sys.stderr,
-        )
-        return 2
     try:
-        store = ServerStore(config.store_url)
-    except StoreVersionError as exc:
+        store = open_existing_store(ServerConfig(data_dir=args.data_dir, db_url=args.db))
+    except StoreNotOpened as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as exc:
-        where = config.store_url.split("@")[-1]
-        print(
-            f"error: cannot open the store at {where}: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}",
-            file=sys.stderr,
-        )
         return 2
     try:
         group_by = GroupBy(args.by)

@@ -19,6 +19,7 @@ from app.console.mapping import MapController, MapPanel, load_district_or_none
 from app.console.vitals import VitalsController, VitalsPanel
 from app.console.window import ScreenWindow, placeholder
 from app.console.workspace import PROFILES, ROLE_PROFILES, Workspace
+from app.domain.district import DistrictMap
 from app.domain.model import OPEN_STATUSES, Action, Severity, Status
 from app.domain.permissions import Principal, Role
 from app.domain.records import IDX
@@ -72,13 +73,14 @@ class Console(QObject):
         self.offline_start = False
         self.conflict_inbox: ConflictInbox | None = None
         self.map: MapController | None = None
+        self._district: tuple[DistrictMap | None, str] = (None, "")
         self.vitals: VitalsController | None = None
         self.map_panel: MapPanel | None = None
         # The board and the alerts need no signed-in person; they are made before sign-in.
         self.board = IncidentBoard(self.catalog, options.language)
         self.board.filter_changed.connect(self._on_filter)
         self.board.model.sort_requested.connect(self._on_sort)
-        self.board.incident_selected.connect(lambda incident_id: self._spawn(self.show_incident(incident_id)))
+        self.board.incident_selected.connect(self._on_board_selected)
         self.board.preset_saved.connect(lambda name, values: self._spawn(self._save_preset(name, values)))
         self.alerts = AlertPanel()
         self.alerts.open_incident.connect(lambda incident_id: self._spawn(self.show_incident(incident_id)))
@@ -223,6 +225,10 @@ class Console(QObject):
             relogin=self._relogin,
         )
         self.sync.store.subscribe(self._on_event)
+        # Once per process (a third of a second): on this thread, because a worker thread that
+        # allocates this much runs the garbage collector there, and Qt objects must not be
+        # destroyed off the Qt thread.
+        self._district = load_district_or_none()
         self._build_windows(principal)
         self.sync.start()
         return True
@@ -310,7 +316,7 @@ class Console(QObject):
             return self.tr("Incident detail"), self.detail
         if name == "map":
             assert self.sync is not None
-            district, problem = load_district_or_none()
+            district, problem = self._district
             panel = MapPanel(district, problem, self.options.language)
             panel.incidentActivated.connect(lambda incident_id: self._spawn(self.show_incident(incident_id)))
             panel.deviceActivated.connect(lambda device_id: self._spawn(self._show_device(device_id)))
@@ -403,6 +409,15 @@ class Console(QObject):
                 self._spawn(self._refresh_detail(shown.id))
         elif isinstance(event, CommandSettled) and not event.accepted:
             log.info("command %s rejected: %s", event.key, event.reason)
+
+    def _on_board_selected(self, incident_id: int) -> None:
+        shown = self.detail.incident if self.detail is not None else None
+        if shown is not None and shown.id == incident_id:
+            # Already shown (often the board following a selection made on the map): bring the
+            # panel forward without reading the incident again.
+            self.workspace.show_panel("detail")
+            return
+        self._spawn(self.show_incident(incident_id))
 
     async def show_incident(self, incident_id: int) -> None:
         """Show an incident in the detail panel and bring the panel forward."""

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.devices import DeviceState
-from app.domain.district import DistrictMap, GeoDataMissing, load_district
+from app.domain.district import MANIFEST, DistrictMap, GeoDataMissing, default_geo_dir, load_district
 from app.domain.records import IDX
 from app.services.events import DevicesChanged, Event, IncidentsChanged
 from app.services.mapdata import MapService
@@ -44,7 +44,20 @@ APPLY_INTERVAL_MS = 250
 
 
 def load_district_or_none() -> tuple[DistrictMap | None, str]:
-    """The district's map layers, or None and why not."""
+    """The district's map layers, or None and why not; loaded once per folder and build."""
+    folder = default_geo_dir()
+    manifest = folder / MANIFEST
+    key = (str(folder), manifest.stat().st_mtime_ns if manifest.exists() else 0)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = _load()
+    return _LOADED[key]
+
+
+_LOADED: dict[tuple[str, int], tuple[DistrictMap | None, str]] = {}
+
+
+def _load() -> tuple[DistrictMap | None, str]:
     try:
         return load_district(), ""
     except GeoDataMissing as exc:
@@ -172,8 +185,6 @@ class MapController(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(lambda: self._tasks.spawn(self._apply()))
         self._busy = False
-        #: How many incidents the map holds (for the status line and tests).
-        self.count = 0
         panel.threeDRequested.connect(self._on_3d)
 
     def start(self) -> None:
@@ -215,7 +226,6 @@ class MapController(QObject):
                 self._reload, self._changed = False, set()
                 incidents = await self.service.open_incidents()
                 view.set_incidents(incidents.ids, incidents.lon, incidents.lat, incidents.severity)
-                self.count = len(incidents)
             elif self._changed:
                 changed, self._changed = self._changed, set()
                 delta = await self.service.delta(changed)
@@ -223,7 +233,6 @@ class MapController(QObject):
                     view.remove_incidents(delta.removed)
                 if len(delta.upsert):
                     view.upsert_incidents(delta.upsert.ids, delta.upsert.lon, delta.upsert.lat, delta.upsert.severity)
-                self.count = len(view.incidents)
             if self._devices_reload:
                 self._devices_reload, self._devices_changed = False, set()
                 view.set_devices(await self.service.devices())

@@ -17,6 +17,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressDialog, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from app.domain.catalog import Catalog
+from app.domain.localtime import local_day
 from app.report.data import ReportData
 from app.report.render import render_html, render_pdf
 from app.services.vitals import VitalsService, VitalsSnapshot
@@ -119,7 +120,7 @@ class VitalsController(QObject):
         table, status = self.panel.evaluation, self.panel.evaluation_status
         start, end = table.period()
         status.setText(self.tr("Loading the evaluation…"))
-        params = {"start": _day(start), "end": _day(end - 1), "by": table.group_by}
+        params = {"start": local_day(start), "end": local_day(end - 1), "by": table.group_by}
         try:
             async with httpx.AsyncClient(timeout=30.0) as http:
                 response = await http.get(
@@ -153,7 +154,7 @@ class VitalsController(QObject):
         and HTML beside each other with progress shown, and say where they are."""
         panel, status = self.panel, self.panel.evaluation_status
         start, end = panel.evaluation.period()
-        period = f"{_day(start)}..{_day(end - 1)}"
+        period = f"{local_day(start)}..{local_day(end - 1)}"
         progress = QProgressDialog(self.tr("Gathering the figures…"), self.tr("Cancel"), 0, 100, panel)
         progress.setObjectName("reportProgress")
         progress.setWindowTitle(self.tr("City health check report"))
@@ -200,14 +201,6 @@ class VitalsController(QObject):
         finally:
             progress.close()
             panel.report_button.setEnabled(True)
-
-
-def _day(t: float) -> str:
-    from datetime import datetime
-
-    from app.domain.alarms import SHANGHAI
-
-    return datetime.fromtimestamp(t, SHANGHAI).strftime("%Y-%m-%d")
 
 
 def _message(response: httpx.Response) -> str:

@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 import yaml
 
-#: Local time of the district, for rules limited to some hours.
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+from app.domain.localtime import local_hour
 
 
 class RuleError(ValueError):
@@ -76,7 +74,7 @@ class AlarmRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         if self.hours is None:
             return True
         start, end = self.hours
-        hour = datetime.fromtimestamp(at, SHANGHAI).hour
+        hour = local_hour(at)
         return start <= hour < end if start < end else hour >= start or hour < end
 
 

@@ -62,17 +62,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 import msgspec
 
 from app.domain.catalog import Catalog, Category, Street, Text, Unit
+from app.domain.localtime import SHANGHAI, local_day_start
 from app.domain.model import Action, Incident, Stage, Status
 from app.domain.workflow import STAGE_OF
 
 #: Putuo's time zone: evaluation periods are its local days (UTC+8, no daylight saving).
-SHANGHAI: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 #: Statuses of incidents that are not cases: not registered yet, invalid (作废), merged.
 _NOT_CASES: Final = frozenset({Status.REPORTED, Status.INVALID, Status.MERGED})
@@ -460,11 +460,6 @@ def evaluate(facts: Iterable[StageFacts], period: Period, group_by: GroupBy, as_
 
 
 # -- periods ------------------------------------------------------------------------------------
-
-
-def local_day_start(day: date) -> float:
-    """Epoch seconds of midnight at the start of ``day`` in Shanghai."""
-    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).timestamp()
 
 
 def day_period(first: date, last: date) -> Period:

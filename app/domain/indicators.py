@@ -44,17 +44,7 @@ READING_STATISTICS: Final = frozenset({"max", "mean"})
 #: The warning levels in the order their boundaries are passed as a value gets worse.
 LEVELS: Final = (Severity.BLUE, Severity.YELLOW, Severity.ORANGE, Severity.RED)
 
-#: Beijing time, for "today" (China keeps one time zone and no daylight saving).
-BEIJING_UTC_OFFSET_S: Final = 8 * 3600.0
-
 Direction = Literal["higher_is_worse", "lower_is_worse"]
-
-
-def day_start(now: float) -> float:
-    """The last midnight, Beijing time, at or before ``now`` (epoch seconds): where "today"
-    begins for the indicators and the evaluation periods."""
-    local = now + BEIJING_UTC_OFFSET_S
-    return local - local % 86400.0 - BEIJING_UTC_OFFSET_S
 
 
 class IndicatorError(ValueError):

@@ -36,7 +36,6 @@ from app.domain.devices import Device, DeviceKind, DeviceState
 from app.domain.evaluation import (
     DEFINITIONS,
     DEFINITIONS_ZH,
-    SHANGHAI,
     STAGE_ORDER,
     STANDARDS,
     EvaluationRow,
@@ -44,10 +43,10 @@ from app.domain.evaluation import (
     GroupBy,
     Period,
     key_name,
-    local_day_start,
     make_row,
 )
 from app.domain.indicators import Indicator, IndicatorCatalogue
+from app.domain.localtime import SHANGHAI, local_day, local_day_start
 from app.domain.model import OPEN_STATUSES, Severity, SourceChannel, Status
 from app.report.data import (
     BREACH_LEVELS,
@@ -553,10 +552,6 @@ def _sensor_vital(
 # -- the sensors -----------------------------------------------------------------------------
 
 
-def _local_day(t: float) -> str:
-    return datetime.fromtimestamp(t, SHANGHAI).date().isoformat()
-
-
 def _sensor_section(
     log: SensorLog,
     devices: Sequence[Device],
@@ -569,7 +564,7 @@ def _sensor_section(
     :data:`MAX_FALSE_RATE` with at least :data:`MIN_ALARMS` alarms, or fewer readings than
     :data:`MIN_USE` of those its heartbeat promises (the server's review, same defaults)."""
     until = max(as_of, period.start)
-    figures = log.figures(period.start, until, _local_day(period.start), _local_day(max(period.start, until - 1)))
+    figures = log.figures(period.start, until, local_day(period.start), local_day(max(period.start, until - 1)))
     sensors = [d for d in devices if d.kind is DeviceKind.SENSOR]
     listed: list[SensorRow] = []
     total_alarms = total_false = 0

@@ -12,9 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.domain.evaluation import parse_period
 from app.report.from_store import report_data
-from app.server.config import ServerConfig
+from app.server.config import ServerConfig, StoreNotOpened, open_existing_store
 from app.storage.catalog_file import read_catalog
-from app.storage.server_store import ServerStore, StoreVersionError
 
 
 def _progress(what: str, fraction: float) -> None:
@@ -36,27 +35,12 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     pdf_path = out if out.suffix.lower() == ".pdf" else out.with_name(out.name + ".pdf")
     html_path = pdf_path.with_suffix(".html")
-    data_dir = Path(args.data_dir)
-    if not args.db and not (data_dir / "cityops.db").is_file():
-        print(
-            f"error: no server store in {data_dir} (cityops.db is missing); give the server's --data-dir,"
-            " or its --db URL",
-            file=sys.stderr,
-        )
-        return 1
-    config = ServerConfig(data_dir=data_dir, db_url=args.db)
+    config = ServerConfig(data_dir=Path(args.data_dir), db_url=args.db)
     _progress(f"reading the store at {config.store_url.split('@')[-1]}…", 0.0)
     try:
-        store = ServerStore(config.store_url)
-    except StoreVersionError as exc:
+        store = open_existing_store(config)
+    except StoreNotOpened as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except SQLAlchemyError as exc:
-        where = config.store_url.split("@")[-1]
-        print(
-            f"error: cannot open the store at {where}: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}",
-            file=sys.stderr,
-        )
         return 1
     # Qt is loaded only once the arguments and the store are good.
     from app.report.render import render_html, render_pdf

@@ -39,7 +39,8 @@ from PySide6.QtGui import (
 )
 
 from app.domain.catalog import Text
-from app.domain.evaluation import SHANGHAI, EvaluationRow
+from app.domain.evaluation import EvaluationRow
+from app.domain.localtime import SHANGHAI
 from app.report.data import (
     LEVEL_NAMES,
     LEVEL_TEXT,
@@ -757,10 +758,7 @@ class _Page:
         self.add(
             self.table(
                 [t("指标", "Figure"), t("定义", "Definition")],
-                [
-                    (f"{x.term} {x.field}", x.text if self.en or not x.text_zh else x.text_zh)
-                    for x in d.definitions
-                ],
+                [(f"{x.term} {x.field}", x.text if self.en or not x.text_zh else x.text_zh) for x in d.definitions],
                 align=["left", "left"],
                 widths=["30%", "70%"],
                 size="8pt",

@@ -48,7 +48,7 @@ from app.server.hub import Hub
 from app.server.passwords import verify_password
 from app.server.sensors import Observation, SensorMonitor
 from app.server.sync import SyncSession, principal_scope
-from app.server.writer import DeviceResult, IntakeResult, Writer
+from app.server.writer import DeviceResult, IntakeResult, StoreUnavailable, Writer
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
 from resources import ALARM_RULES_PATH, INDICATORS_PATH
@@ -294,6 +294,10 @@ def create_app(config: ServerConfig) -> FastAPI:
         text = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
         return _error(422, "invalid_request", text or "the request is not valid", problems)
 
+    @app.exception_handler(StoreUnavailable)
+    async def _store(_request: Request, exc: StoreUnavailable) -> JSONResponse:
+        return _error(503, "store_unavailable", str(exc))
+
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, dict) else {"error": "http_error", "message": str(exc.detail)}
@@ -351,10 +355,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         await _check_key(x_api_key)
         report = _to_report(server.catalog, body)
         assert server.writer is not None
-        try:
-            result = await server.writer.submit_report(report)
-        except RuntimeError as exc:
-            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        result = await server.writer.submit_report(report)
         return _accepted(result)
 
     @app.post(
@@ -379,10 +380,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 detail["message"] = f"report [{i}]: {detail.get('message', '')}"
                 raise HTTPException(422, detail) from None
         assert server.writer is not None
-        try:
-            results = await asyncio.gather(*(server.writer.submit_report(r) for r in reports))
-        except RuntimeError as exc:
-            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        results = await asyncio.gather(*(server.writer.submit_report(r) for r in reports))
         return [_accepted(r) for r in results]
 
     @app.get("/api/devices", response_model=list[DeviceOut], responses={401: {"model": ApiError}})
@@ -407,10 +405,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         await _check_key(x_api_key)
         devices = [_to_device(server, item) for item in body]
         assert server.writer is not None
-        try:
-            result = await server.writer.submit_devices(register=devices)
-        except RuntimeError as exc:
-            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        result = await server.writer.submit_devices(register=devices)
         return _devices_accepted(result)
 
     @app.post(
@@ -428,10 +423,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         now = time.time()
         changes = [DeviceStateChange(id=b.id, state=DeviceState(b.state), at=b.at or now) for b in body]
         assert server.writer is not None
-        try:
-            result = await server.writer.submit_devices(states=changes)
-        except RuntimeError as exc:
-            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        result = await server.writer.submit_devices(states=changes)
         return _devices_accepted(result)
 
     @app.post(
@@ -457,10 +449,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                     422, {"error": "invalid_request", "message": f"reading [{i}]: at is in the future; check the clock"}
                 )
             readings.append(Observation(item.sensor_id, item.value, at))
-        try:
-            result = await server.sensors.observe(readings)
-        except RuntimeError as exc:
-            raise HTTPException(503, {"error": "store_unavailable", "message": str(exc)}) from None
+        result = await server.sensors.observe(readings)
         return ObservationsAccepted(
             accepted=result.accepted,
             refused=[{"index": i, "error": code, "message": reason} for i, code, reason in result.refused],

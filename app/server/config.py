@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.storage.server_store import ServerStore
 
 INTAKE_KEY_FILE = "intake.key"
 
@@ -29,6 +33,34 @@ class ServerConfig:
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.data_dir / 'cityops.db').resolve()}"
+
+
+class StoreNotOpened(RuntimeError):
+    """The store a command beside the server needs is missing or cannot be opened; the
+    message says why, for a person."""
+
+
+def open_existing_store(config: ServerConfig) -> ServerStore:
+    """The server's store for a command run beside it (``cityops evaluate``, ``report``): it
+    must exist already (this never creates an empty one), be of this version and open."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.storage.server_store import ServerStore, StoreVersionError
+
+    if not config.db_url and not (config.data_dir / "cityops.db").is_file():
+        raise StoreNotOpened(
+            f"no server store in {config.data_dir} (cityops.db is missing); give the server's --data-dir,"
+            " or its --db URL"
+        )
+    try:
+        return ServerStore(config.store_url)
+    except StoreVersionError as exc:
+        raise StoreNotOpened(str(exc)) from None
+    except SQLAlchemyError as exc:
+        where = config.store_url.split("@")[-1]
+        raise StoreNotOpened(
+            f"cannot open the store at {where}: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}"
+        ) from None
 
 
 def write_secret(path: Path, secret: str) -> None:

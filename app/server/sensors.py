@@ -21,12 +21,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from app.domain.alarms import SHANGHAI, AlarmEvent, AlarmRule, Phase, RuleState, false_alarm_rate, is_offline, step
+from app.domain.alarms import AlarmEvent, AlarmRule, Phase, RuleState, false_alarm_rate, is_offline, step
 from app.domain.catalog import Catalog
 from app.domain.devices import Device, DeviceKind, DeviceState, DeviceStateChange
 from app.domain.intake import Report
+from app.domain.localtime import local_day
 from app.domain.model import SourceChannel
 from app.server.writer import Writer
 from app.storage.sensor_log import SensorLog
@@ -73,10 +73,6 @@ class SensorReview:
     expected_readings: int
     last_seen: float
     reasons: tuple[str, ...]
-
-
-def local_day(at: float) -> str:
-    return datetime.fromtimestamp(at, SHANGHAI).strftime("%Y-%m-%d")
 
 
 class SensorMonitor:

@@ -22,7 +22,7 @@ from app.domain.catalog import Catalog
 from app.domain.devices import DeviceView
 from app.domain.permissions import Principal, Scope, scope_of
 from app.server.hub import DeviceBatch, Hub, Subscriber
-from app.server.writer import Writer
+from app.server.writer import StoreUnavailable, Writer
 from app.storage.server_store import ServerStore
 from comms.protocol import ProtocolError, ServerConnection
 from comms.protocol import messages as m
@@ -259,7 +259,7 @@ class SyncSession:
         assert self.principal is not None
         try:
             result = await self.writer.submit_command(self.principal, self.scope, command)
-        except RuntimeError as exc:
+        except StoreUnavailable as exc:
             self.conn.reject(command.key, "store_unavailable", str(exc))
         else:
             if result.code is None:

@@ -41,6 +41,10 @@ COMMAND_ACTIONS = frozenset(Action) - {Action.REPORT, Action.ADD_REPORT}
 MAX_BATCH = 500
 
 
+class StoreUnavailable(RuntimeError):
+    """A write batch was rolled back (the database refused it): nothing of it happened."""
+
+
 @dataclass(frozen=True)
 class Published:
     """A committed change, ready to fan out: the attributes visibility is decided on, and the
@@ -179,7 +183,7 @@ class Writer:
                 log.exception("write batch failed; %d jobs refused", len(batch))
                 for job in batch:
                     if not job.future.done():
-                        job.future.set_exception(RuntimeError(f"the store refused the write: {exc}"))
+                        job.future.set_exception(StoreUnavailable(f"the store refused the write: {exc}"))
                 continue
             if outcome.published:
                 self.published_seq = self.seq

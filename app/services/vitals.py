@@ -38,7 +38,8 @@ import yaml
 
 from app.domain.catalog import Catalog
 from app.domain.devices import Device, DeviceState
-from app.domain.indicators import Indicator, IndicatorCatalogue, IndicatorError, day_start, load_indicators
+from app.domain.indicators import Indicator, IndicatorCatalogue, IndicatorError, load_indicators
+from app.domain.localtime import day_start
 from app.domain.model import Severity, SourceChannel, Status
 from app.domain.permissions import Role
 from app.services.events import DevicesChanged, Event, IncidentsChanged

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from typing import Final
 
-#: Putuo's time zone (UTC+8, no daylight saving): the daily profiles follow the local clock.
-UTC_OFFSET_S: Final = 8 * 3600
-
 #: Spread of reports around a street's centre, metres (uniform over a disc of this radius).
 STREET_SPREAD_M: Final = 600.0
 #: Distance from the creek's centre line within which creek events happen, metres.

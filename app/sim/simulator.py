@@ -35,16 +35,18 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from random import Random
 from typing import Any, Literal, TextIO, TypeVar
 
 import httpx
 
+from app.domain import localtime
 from app.domain.catalog import Catalog
 from app.domain.district import DistrictMap, GeoDataMissing, load_district
 from app.domain.geo import EARTH_RADIUS_M, distance_m
+from app.domain.localtime import SHANGHAI
 from app.sim import scenarios as sc
 
 Source = Literal["sensor", "video_ai", "hotline_12345", "patrol", "citizen"]
@@ -63,8 +65,6 @@ RETRY_PROBABILITY = 0.025
 
 #: How many points are drawn to find one inside its street.
 MAX_PLACE_TRIES = 40
-
-_SHANGHAI = timezone(timedelta(seconds=sc.UTC_OFFSET_S), "Asia/Shanghai")
 
 
 # -- places ------------------------------------------------------------------------------------
@@ -394,9 +394,7 @@ class _Event:
     body: dict[str, Any]
 
 
-def local_hour(t: float) -> int:
-    """The hour of the day in Putuo (UTC+8) at epoch time ``t``."""
-    return datetime.fromtimestamp(t, _SHANGHAI).hour
+local_hour = localtime.local_hour
 
 
 def _profiles(hour: int) -> dict[Source, float]:
@@ -466,7 +464,7 @@ def _pick(rng: Random, weights: Mapping[T, float]) -> T:
 
 
 def _stamp(t: float) -> str:
-    d = datetime.fromtimestamp(t, _SHANGHAI)
+    d = datetime.fromtimestamp(t, SHANGHAI)
     return d.strftime("%Y%m%dT%H%M%S") + f".{round(t * 1000) % 1000:03d}"
 
 
@@ -640,7 +638,7 @@ class _Stream:
             title = f"{street_name} AI视频告警 {cat_name} {device.id}"
             description = self._detection(category, device)
         elif source == "hotline_12345":
-            reporter = datetime.fromtimestamp(observed, _SHANGHAI).strftime("%y%m%d") + f"{self.serial:07d}"
+            reporter = datetime.fromtimestamp(observed, SHANGHAI).strftime("%y%m%d") + f"{self.serial:07d}"
             title = f"12345工单 {cat_name} {place.address}"
             description = rng.choice(sc.COMPLAINTS.get(category, ("市民反映{place}存在问题，要求处理。",)))
         elif source == "patrol":

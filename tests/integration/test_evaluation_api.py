@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.domain.evaluation import SHANGHAI
+from app.domain.localtime import SHANGHAI
 from app.domain.model import Action
 from comms.client import login
 from integration.conftest import CAOYANG, CHANGSHOU, PASSWORD, post_report, report, scaled

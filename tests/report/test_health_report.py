@@ -55,8 +55,9 @@ from sqlalchemy.engine import make_url
 
 from app.domain.catalog import Catalog
 from app.domain.devices import Device, DeviceKind, DeviceState
-from app.domain.evaluation import day_period, local_day_start, parse_period
+from app.domain.evaluation import day_period, parse_period
 from app.domain.intake import Report
+from app.domain.localtime import local_day_start
 from app.domain.model import Action, SourceChannel
 from app.domain.permissions import Principal, Role, Scope
 from app.report.data import ReportData

@@ -16,7 +16,8 @@ import pytest
 
 from app.domain.catalog import Catalog
 from app.domain.devices import Device, DeviceKind, DeviceState
-from app.domain.indicators import IndicatorCatalogue, IndicatorError, day_start, load_indicators
+from app.domain.indicators import IndicatorCatalogue, IndicatorError, load_indicators
+from app.domain.localtime import day_start
 from app.domain.permissions import Principal, Role
 from app.domain.records import Record
 from app.services.events import IncidentsChanged

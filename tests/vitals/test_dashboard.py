@@ -21,7 +21,8 @@ from pytestqt.qtbot import QtBot
 
 from app.console.qt import choose_font, install_translations
 from app.domain.catalog import Catalog
-from app.domain.indicators import IndicatorCatalogue, day_start
+from app.domain.indicators import IndicatorCatalogue
+from app.domain.localtime import day_start
 from app.domain.model import Severity
 from app.services.vitals import read_indicators
 from app.setup_data import build_translations

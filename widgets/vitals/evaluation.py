@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.indicators import day_start
+from app.domain.localtime import day_start
 from widgets.vitals.dashboard import ACCENT, BACKGROUND, GRID, MUTED, NORMAL_COLOUR, PANEL, PANEL_BORDER, TEXT
 
 Index = QModelIndex | QPersistentModelIndex
