@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from app.domain.alarms import (
-    SHANGHAI,
     AlarmRule,
     Phase,
     RuleError,
@@ -21,6 +20,7 @@ from app.domain.alarms import (
     step,
 )
 from app.domain.catalog import load_catalog
+from app.domain.localtime import SHANGHAI
 from resources import ALARM_RULES_PATH, CATALOG_PATH
 
 RULE = AlarmRule(sensor_type="water_level", metric="level", unit="m", direction="above", raise_at=3.80,
