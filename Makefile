@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/cityops bench ui --json bench-results/ui.json
 	$(BIN)/cityops bench map --json bench-results/map.json
 	$(BIN)/cityops bench dashboard --json bench-results/dashboard.json
+	$(BIN)/cityops bench video --json bench-results/video.json
 
 # Caches and build output; keeps .venv and data.
 clean:

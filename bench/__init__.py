@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCHES = ("sync", "ui", "board", "map", "dashboard")
+BENCHES = ("sync", "ui", "board", "map", "dashboard", "video")
 
 
 def print_table(title: str, rows: list[tuple[str, Any, str]]) -> None:
@@ -49,6 +49,10 @@ def run_bench(name: str, json_path: Path | None, n: int | None) -> int:
         from bench.dashboard import run as run_dashboard
 
         results = run_dashboard(n)
+    elif name == "video":
+        from bench.video import run as run_video
+
+        results = run_video(n)
     else:
         print(f"unknown benchmark {name!r}; available: {', '.join(BENCHES)}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection as WebSocket
 
 from comms.protocol import ClientConnection
 from comms.protocol.connection import MAX_SERVER_MESSAGE, ClientEvent
-from comms.protocol.messages import Command
+from comms.protocol.messages import Command, MediaOffer
 
 
 class AuthError(Exception):
@@ -24,6 +24,23 @@ class AuthError(Exception):
 
 class ServerUnreachable(Exception):
     """The server could not be reached (network down, server stopped)."""
+
+
+class MediaRefusedError(Exception):
+    """The media hub did not take a stream request (or ended the stream); ``code`` is the
+    protocol's machine-readable reason (see :class:`comms.protocol.messages.MediaRefused`)."""
+
+    #: Codes that a new attempt will not change.
+    FINAL = frozenset({"forbidden", "unknown_camera", "no_source", "invalid"})
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+    @property
+    def final(self) -> bool:
+        return self.code in self.FINAL
 
 
 class LoginResult(msgspec.Struct, frozen=True):
@@ -117,6 +134,21 @@ class SyncChannel:
     async def send(self, command: Command) -> None:
         """Send a command; its ack or reject comes through :meth:`events`."""
         self.protocol.command(command)
+        try:
+            await self._flush()
+        except websockets.exceptions.ConnectionClosed as exc:
+            raise ServerUnreachable(f"the sync channel closed: {exc}") from exc
+
+    async def offer_media(self, offer: MediaOffer) -> None:
+        """Ask the media hub for a stream; the answer or refusal comes through :meth:`events`."""
+        self.protocol.media_offer(offer)
+        await self._send_queued()
+
+    async def close_media(self, request: str) -> None:
+        self.protocol.media_close(request)
+        await self._send_queued()
+
+    async def _send_queued(self) -> None:
         try:
             await self._flush()
         except websockets.exceptions.ConnectionClosed as exc:

@@ -75,6 +75,8 @@ class Action(enum.StrEnum):
     RESUME = "resume"
     SUPERVISE = "supervise"
     ADD_REPORT = "add_report"
+    ATTACH = "attach"
+    """Evidence added to the incident (a camera snapshot); the state stays as it is."""
 
 
 class SourceChannel(enum.StrEnum):
@@ -117,6 +119,8 @@ class TimelineEntry(msgspec.Struct, frozen=True, omit_defaults=True):
     from_status: Status | None = None
     to_status: Status | None = None
     unit: str | None = None
+    attachment: str | None = None
+    """The file attached by an ``attach`` entry (a name the server serves for the incident)."""
 
 
 class MergedReport(msgspec.Struct, frozen=True, omit_defaults=True):

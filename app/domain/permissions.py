@@ -34,7 +34,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-_CENTER_ACTIONS = frozenset({Action.RETURN, Action.ACCEPT, Action.FEEDBACK})
+_CENTER_ACTIONS = frozenset({Action.RETURN, Action.ACCEPT, Action.FEEDBACK, Action.ATTACH})
 _OFFICE_ACTIONS = frozenset(
     {
         Action.REGISTER,
@@ -48,7 +48,7 @@ _OFFICE_ACTIONS = frozenset(
 
 #: What each role may do, where it may see the incident.
 ROLE_ACTIONS: Final[dict[Role, frozenset[Action]]] = {
-    Role.DISTRICT_OFFICER: _OFFICE_ACTIONS | {Action.SUSPEND, Action.RESUME, Action.SUPERVISE},
+    Role.DISTRICT_OFFICER: _OFFICE_ACTIONS | {Action.SUSPEND, Action.RESUME, Action.SUPERVISE, Action.ATTACH},
     Role.STREET_OPERATOR: _OFFICE_ACTIONS | _CENTER_ACTIONS,
     Role.PROFESSIONAL_CENTER: _CENTER_ACTIONS,
     Role.FIELD_COMMANDER: _CENTER_ACTIONS,

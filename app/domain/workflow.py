@@ -83,6 +83,7 @@ TRANSITIONS: Final[dict[tuple[Status, Action], Status | str]] = {
     (Status.SUSPENDED, Action.RESUME): PREVIOUS,
     **{(s, Action.SUPERVISE): s for s in OPEN_STATUSES},
     **{(s, Action.ADD_REPORT): s for s in OPEN_STATUSES},
+    **{(s, Action.ATTACH): s for s in OPEN_STATUSES},
 }
 
 #: The stage whose clock runs while an incident is in a state.
@@ -135,10 +136,12 @@ def apply(
     unit: str | None = None,
     target_id: int | None = None,
     report: MergedReport | None = None,
+    attachment: str | None = None,
 ) -> Incident:
     """Apply ``action`` to ``incident`` and return the changed incident.
 
-    ``unit`` is required for dispatch, ``target_id`` for merge, ``report`` for add_report.
+    ``unit`` is required for dispatch, ``target_id`` for merge, ``report`` for add_report,
+    ``attachment`` for attach.
     Raises :class:`IllegalTransition` or :class:`MissingParameter` and changes nothing.
     """
     status = next_status(incident, action)
@@ -161,6 +164,9 @@ def apply(
         changes["merged"] = (*incident.merged, report)
     elif action is Action.SUPERVISE:
         changes["supervised"] = True
+    elif action is Action.ATTACH:
+        if not attachment:
+            raise MissingParameter("attach needs the attached file")
     elif action is Action.REWORK:
         changes["rework_count"] = incident.rework_count + 1
     elif action is Action.RETURN:
@@ -193,6 +199,7 @@ def apply(
         from_status=incident.status,
         to_status=status,
         unit=unit if action is Action.DISPATCH else None,
+        attachment=attachment if action is Action.ATTACH else None,
     )
     return msgspec.structs.replace(
         incident,

@@ -20,9 +20,12 @@ import contextlib
 import dataclasses
 import gc
 import logging
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -40,7 +43,7 @@ from app.domain.evaluation import GroupBy, parse_period
 from app.domain.evaluation import report as evaluation_report
 from app.domain.indicators import load_indicators
 from app.domain.intake import Report, nearest_street
-from app.domain.model import Severity, SourceChannel
+from app.domain.model import Action, Severity, SourceChannel
 from app.domain.permissions import Principal, Role
 from app.report.from_store import report_data
 from app.server.config import INTAKE_KEY_FILE, ServerConfig, write_secret
@@ -48,9 +51,11 @@ from app.server.hub import Hub
 from app.server.passwords import verify_password
 from app.server.sensors import Observation, SensorMonitor
 from app.server.sync import SyncSession, principal_scope
+from app.server.video import VideoHub
 from app.server.writer import DeviceResult, IntakeResult, StoreUnavailable, Writer
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
+from comms.protocol.messages import Command
 from resources import ALARM_RULES_PATH, INDICATORS_PATH
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,9 @@ MAX_CLOCK_AHEAD_S = 300.0
 MAX_REPORT_AGE_S = 30 * 86400.0
 #: The most reports one batch request may carry.
 MAX_BATCH = 1000
+#: Attached files: the server names them; the largest snapshot it takes.
+ATTACHMENT_NAME: Final = re.compile(r"[0-9a-f]{32}\.(jpg|png)")
+MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
 
 
 class ApiError(BaseModel):
@@ -139,7 +147,25 @@ class DeviceIn(BaseModel):
     street: str | None = Field(default=None, description="9-digit street code; derived from the location if absent.")
     scenario: str = Field(default="", max_length=64, description="The catalog scenario the device serves.")
     state: Literal["normal", "alarm", "offline", "fault"] = "normal"
-    attrs: dict[str, Any] = Field(default_factory=dict)
+    attrs: dict[str, Any] = Field(
+        default_factory=dict, description="Free attributes; cameras: ``tags``, a list of scenario tags."
+    )
+    source: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Cameras: where the video comes from — ``synthetic:`` (the simulator's scene), a file, "
+        "or a URL FFmpeg opens (rtsp://, http://). Kept on the server, never sent to consoles.",
+    )
+    sub_source: str | None = Field(
+        default=None, max_length=2000, description="Cameras: the smaller sub-stream's URL, when the camera has one."
+    )
+
+    @field_validator("source", "sub_source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("a source must not be empty")
+        return value
 
 
 class DeviceStateIn(BaseModel):
@@ -150,6 +176,8 @@ class DeviceStateIn(BaseModel):
 
 class DeviceOut(DeviceIn):
     street: str
+    source: None = Field(default=None, exclude=True)
+    sub_source: None = Field(default=None, exclude=True)
     last_seen: float
     updated_at: float
     registered_at: float
@@ -218,6 +246,7 @@ class Server:
         self.indicators = load_indicators(yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8")), self.catalog)
         self.sensors: SensorMonitor | None = None
         self.writer: Writer | None = None
+        self.video: VideoHub | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self.started_at = time.time()
         self._ensure_intake_key()
@@ -234,15 +263,23 @@ class Server:
             self.hub.publish,
             publish_devices=self._devices_published,
             district=self.district,
+            attachment_exists=lambda incident_id, name: self.attachment_path(incident_id, name).is_file(),
         )
         self.writer.start()
         self.sensors = SensorMonitor(self.store, self.writer, self.catalog, self.rules)
         await self.sensors.start()
+        self.video = VideoHub()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints())
         # What exists at start lives as long as the server: keep it out of the collector's
         # way, so that full collections stay short on the write path.
         gc.collect()
         gc.freeze()
+
+    def attachment_path(self, incident_id: int, name: str) -> Path:
+        """Where an incident's attached file lives (``name`` as checked by :data:`ATTACHMENT_NAME`)."""
+        if not ATTACHMENT_NAME.fullmatch(name):
+            raise ValueError(f"not an attachment name: {name!r}")
+        return self.config.data_dir / "attachments" / str(int(incident_id)) / name
 
     def _devices_published(self, devices: list[Device]) -> None:
         self.hub.publish_devices(devices)
@@ -260,6 +297,8 @@ class Server:
     async def stop(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
+        if self.video is not None:
+            await asyncio.to_thread(self.video.shutdown)
         if self.sensors is not None:
             await self.sensors.stop()
         if self.writer is not None:
@@ -403,10 +442,32 @@ def create_app(config: ServerConfig) -> FastAPI:
         """Register sensors and cameras (an existing id is replaced). Items the registry cannot
         place (unknown street or scenario) are refused one by one, the others are taken."""
         await _check_key(x_api_key)
+        for i, item in enumerate(body):
+            if item.kind != "camera" and (item.source or item.sub_source):
+                raise HTTPException(
+                    422,
+                    {
+                        "error": "invalid_request",
+                        "message": f"device [{i}] {item.id}: only cameras have a video source",
+                    },
+                )
         devices = [_to_device(server, item) for item in body]
         assert server.writer is not None
         result = await server.writer.submit_devices(register=devices)
+        refused = {i for i, _, _ in result.refused}
+        sources = [(b.id, b.source, b.sub_source) for b in body if b.source and b.id not in refused]
+        if sources:
+            await asyncio.to_thread(server.store.set_camera_sources, sources, time.time())
         return _devices_accepted(result)
+
+    @app.get("/api/video/status", responses={401: {"model": ApiError}})
+    async def get_video_status(
+        x_api_key: Annotated[str | None, Header(description="An intake key.")] = None,
+    ) -> list[dict[str, Any]]:
+        """The media hub's pulled cameras: state, how often each source was opened, pictures
+        read and encoded, and the viewers per variant."""
+        await _check_key(x_api_key)
+        return [] if server.video is None else await server.video.status()
 
     @app.post(
         "/api/devices/state",
@@ -484,12 +545,13 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def sync(websocket: WebSocket) -> None:
         await websocket.accept()
         assert server.writer is not None
-        session = SyncSession(websocket, server.store, server.catalog, server.hub, server.writer)
+        session = SyncSession(websocket, server.store, server.catalog, server.hub, server.writer, server.video)
         with contextlib.suppress(WebSocketDisconnect):
             await session.run()
 
     _add_evaluation(app, server)
     _add_report(app, server)
+    _add_attachments(app, server)
     return app
 
 
@@ -680,6 +742,95 @@ def _add_report(app: FastAPI, server: Server) -> None:
             report_data, server.store, server.catalog, chosen, indicators=server.indicators, rules=server.rules
         )
         return Response(msgspec.json.encode(data), media_type="application/json")
+
+
+class SnapshotAccepted(BaseModel):
+    incident_id: int
+    seq: int
+    attachment: str = Field(description="The file's name; GET /api/incidents/{id}/attachments/{name} serves it.")
+
+
+def _add_attachments(app: FastAPI, server: Server) -> None:
+    @app.post(
+        "/api/incidents/{incident_id}/snapshots",
+        response_model=SnapshotAccepted,
+        status_code=201,
+        responses={
+            401: {"model": ApiError},
+            409: {"model": ApiError},
+            413: {"model": ApiError},
+            415: {"model": ApiError},
+        },
+    )
+    async def post_snapshot(
+        incident_id: int,
+        request: Request,
+        key: Annotated[str, Query(min_length=8, max_length=64, description="Idempotency key: a retry is taken once.")],
+        camera: Annotated[str, Query(min_length=1, max_length=64, description="The camera the picture is from.")],
+        caption: Annotated[str, Query(max_length=200)] = "",
+        authorization: Annotated[str | None, Header(description="Bearer <session token> from /api/login.")] = None,
+    ) -> SnapshotAccepted:
+        """Attach a picture (JPEG or PNG, the body) taken from a camera to an incident: the file
+        is kept, and an ``attach`` entry naming it goes into the incident's timeline, through the
+        same workflow and permissions as any command."""
+        principal = await _session_principal(server, authorization)
+        data = await request.body()
+        if len(data) > MAX_SNAPSHOT_BYTES:
+            raise HTTPException(
+                413, {"error": "too_large", "message": f"a snapshot may have {MAX_SNAPSHOT_BYTES} bytes"}
+            )
+        if data.startswith(b"\xff\xd8\xff"):
+            ext = "jpg"
+        elif data.startswith(b"\x89PNG\r\n\x1a\n"):
+            ext = "png"
+        else:
+            raise HTTPException(
+                415, {"error": "unsupported_media", "message": "a snapshot must be a JPEG or PNG picture"}
+            )
+        name = f"{uuid.uuid5(uuid.NAMESPACE_URL, f'{principal.name}/{incident_id}/{key}').hex}.{ext}"
+        path = server.attachment_path(incident_id, name)
+        fresh = not path.exists()
+        if fresh:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".part")
+            await asyncio.to_thread(tmp.write_bytes, data)
+            tmp.replace(path)
+        note = f"视频快照 {camera}" + (f" {caption}" if caption else "")
+        command = Command(
+            key=f"attach-{key}", incident_id=incident_id, action=Action.ATTACH, note=note, attachment=name
+        )
+        assert server.writer is not None
+        result = await server.writer.submit_command(principal, principal_scope(server.catalog, principal), command)
+        if result.code is not None:
+            if fresh:
+                path.unlink(missing_ok=True)
+            status = 403 if result.code == "forbidden" else 404 if result.code == "not_found" else 409
+            raise HTTPException(status, {"error": result.code, "message": result.reason or ""})
+        return SnapshotAccepted(incident_id=incident_id, seq=result.seq, attachment=name)
+
+    @app.get(
+        "/api/incidents/{incident_id}/attachments/{name}",
+        responses={401: {"model": ApiError}, 404: {"model": ApiError}},
+    )
+    async def get_attachment(
+        incident_id: int,
+        name: str,
+        authorization: Annotated[str | None, Header(description="Bearer <session token> from /api/login.")] = None,
+    ) -> Response:
+        """A file attached to an incident this user may see."""
+        principal = await _session_principal(server, authorization)
+        missing = HTTPException(404, {"error": "not_found", "message": "no such attachment"})
+        if not ATTACHMENT_NAME.fullmatch(name):
+            raise missing
+        incident = await asyncio.to_thread(server.store.incident, incident_id)
+        scope = principal_scope(server.catalog, principal)
+        if incident is None or not scope.contains(incident.location.street, incident.category, incident.unit):
+            raise missing
+        path = server.attachment_path(incident_id, name)
+        if not path.is_file():
+            raise missing
+        media = "image/jpeg" if name.endswith(".jpg") else "image/png"
+        return Response(await asyncio.to_thread(path.read_bytes), media_type=media)
 
 
 def _add_evaluation(app: FastAPI, server: Server) -> None:

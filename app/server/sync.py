@@ -19,9 +19,10 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.domain.catalog import Catalog
-from app.domain.devices import DeviceView
+from app.domain.devices import DeviceKind, DeviceView
 from app.domain.permissions import Principal, Scope, scope_of
 from app.server.hub import DeviceBatch, Hub, Subscriber
+from app.server.video import CameraSource, VideoError, VideoHub
 from app.server.writer import StoreUnavailable, Writer
 from app.storage.server_store import ServerStore
 from comms.protocol import ProtocolError, ServerConnection
@@ -34,6 +35,8 @@ CATCH_UP_CHUNK = 5000
 #: WebSocket close code for a session the server ends (policy violation).
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
+#: Streams one console may hold at once (a 6×6 wall).
+MAX_STREAMS = 36
 
 
 _encode = msgspec.json.Encoder().encode
@@ -46,8 +49,19 @@ def principal_scope(catalog: Catalog, principal: Principal) -> Scope:
 
 
 class SyncSession:
-    def __init__(self, websocket: WebSocket, store: ServerStore, catalog: Catalog, hub: Hub, writer: Writer) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        store: ServerStore,
+        catalog: Catalog,
+        hub: Hub,
+        writer: Writer,
+        video: VideoHub | None = None,
+    ) -> None:
         self.ws = websocket
+        self.video = video
+        self.session_id = f"{id(self):x}"
+        self._streams: set[str] = set()
         self.store = store
         self.catalog = catalog
         self.hub = hub
@@ -87,6 +101,11 @@ class SyncSession:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 await reader
+            if self.video is not None and self._streams:
+                try:
+                    await self.video.close_session(self.session_id)
+                except Exception:
+                    log.warning("closing the video streams of a session failed", exc_info=True)
 
     async def _await_hello(self) -> m.Hello | None:
         while True:
@@ -249,11 +268,54 @@ class SyncSession:
             elif isinstance(event, m.Ping):
                 self.conn.pong(event.t)
                 await self._flush()
+            elif isinstance(event, m.MediaOffer):
+                task = asyncio.create_task(self._handle_media(event))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            elif isinstance(event, m.MediaClose):
+                if event.request in self._streams and self.video is not None:
+                    self._streams.discard(event.request)
+                    task = asyncio.create_task(self.video.close(self.session_id, event.request))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
             elif isinstance(event, ProtocolError):
                 log.info("protocol error from %s: %s", self.principal.name, event.message)
                 await self._flush()
             else:  # a second hello has been answered by the protocol with an error
                 await self._flush()
+
+    async def _camera(self, offer: m.MediaOffer) -> CameraSource:
+        """The source of the camera asked for, if this user may watch it."""
+        device = await asyncio.to_thread(self.store.device, offer.target)
+        if device is None or device.kind is not DeviceKind.CAMERA:
+            raise VideoError("unknown_camera", f"there is no camera {offer.target!r}")
+        if not DeviceView(self.scope, self.catalog).sees(device):
+            raise VideoError("forbidden", f"camera {device.id} is outside your jurisdiction (street {device.street})")
+        source = await asyncio.to_thread(self.store.camera_source, device.id)
+        if source is None:
+            raise VideoError("no_source", f"camera {device.id} has no video source registered")
+        return CameraSource(device.id, device.name, source[0], source[1])
+
+    async def _handle_media(self, offer: m.MediaOffer) -> None:
+        try:
+            if self.video is None:
+                raise VideoError("unavailable", "this server has no media hub")
+            if len(self._streams) >= MAX_STREAMS and offer.request not in self._streams:
+                raise VideoError("unavailable", f"a console may hold {MAX_STREAMS} streams at once")
+            source = await self._camera(offer)
+            self._streams.add(offer.request)
+            answer = await self.video.open(self.session_id, offer.request, source, offer.variant, offer.sdp)
+        except VideoError as exc:
+            self._streams.discard(offer.request)
+            self.conn.media_refused(offer.request, exc.code, str(exc))
+        except Exception as exc:
+            self._streams.discard(offer.request)
+            log.exception("the media hub failed on an offer")
+            self.conn.media_refused(offer.request, "unavailable", f"the media hub failed: {exc}")
+        else:
+            self.conn.media_answer(offer.request, answer)
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self._flush()
 
     async def _handle_command(self, command: m.Command) -> None:
         assert self.principal is not None

@@ -127,8 +127,11 @@ class Writer:
         *,
         publish_devices: Callable[[list[Device]], None] | None = None,
         district: DistrictMap | None = None,
+        attachment_exists: Callable[[int, str], bool] | None = None,
     ) -> None:
         self.store = store
+        #: Whether a file was uploaded to an incident (an ``attach`` command names one).
+        self.attachment_exists = attachment_exists or (lambda _incident, _name: False)
         self.catalog = catalog
         self.publish = publish
         self.publish_devices = publish_devices
@@ -325,8 +328,17 @@ class Writer:
             unit = incident.unit or self.catalog.route(incident.category, loc.street)
         if cmd.action is Action.MERGE:
             return self._merge(conn, principal, scope, cmd, incident, now, outcome)
+        if cmd.action is Action.ATTACH and not (cmd.attachment and self.attachment_exists(incident.id, cmd.attachment)):
+            raise workflow.MissingParameter("attach needs a file uploaded to the incident first")
         changed = workflow.apply(
-            incident, cmd.action, actor=principal.name, at=now, standard=standard, note=cmd.note, unit=unit
+            incident,
+            cmd.action,
+            actor=principal.name,
+            at=now,
+            standard=standard,
+            note=cmd.note,
+            unit=unit,
+            attachment=cmd.attachment,
         )
         seq, record = self._write(conn, changed, principal.name, cmd.action.value, now, False, outcome)
         return CommandResult(seq, record)

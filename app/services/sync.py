@@ -37,7 +37,7 @@ from app.services.events import (
     OutboxChanged,
 )
 from app.storage.cache import Conflict, ConsoleCache
-from comms.client import AuthError, ServerUnreachable, SyncChannel, ws_url
+from comms.client import AuthError, MediaRefusedError, ServerUnreachable, SyncChannel, ws_url
 from comms.protocol import ProtocolError
 from comms.protocol import messages as m
 
@@ -89,6 +89,9 @@ class SyncService:
         self.clock = clock
         self.state = ConnectionState.OFFLINE
         self.last_sync_at: float | None = None
+        self._media: dict[str, asyncio.Future[str]] = {}
+        #: Called with (request, code, reason) when the hub ends a stream it had answered.
+        self.on_media_ended: Callable[[str, str, str], None] | None = None
         self._db = ThreadPoolExecutor(1, thread_name_prefix="cityops-cache")
         self._channel: SyncChannel | None = None
         self._send_lock = asyncio.Lock()
@@ -199,6 +202,7 @@ class SyncService:
                 backoff = BACKOFF_START
             finally:
                 self._channel = None
+                self._fail_media(ServerUnreachable("the sync channel closed"))
             if self.state is ConnectionState.ONLINE:
                 backoff = BACKOFF_START
             self._set_state(ConnectionState.OFFLINE, detail)
@@ -228,6 +232,16 @@ class SyncService:
             await self._settle(event.key, event.record, None)
         elif isinstance(event, m.Reject):
             await self._settle(event.key, None, (event.code, event.reason))
+        elif isinstance(event, m.MediaAnswer):
+            future = self._media.pop(event.request, None)
+            if future is not None and not future.done():
+                future.set_result(event.sdp)
+        elif isinstance(event, m.MediaRefused):
+            future = self._media.pop(event.request, None)
+            if future is not None and not future.done():
+                future.set_exception(MediaRefusedError(event.code, event.reason))
+            elif self.on_media_ended is not None:
+                self.on_media_ended(event.request, event.code, event.reason)
         elif isinstance(event, m.Welcome):
             self._welcome_seq = event.seq
             self.session_modes.append(event.mode)
@@ -344,6 +358,48 @@ class SyncService:
         except ServerUnreachable:
             return CommandReceipt(command.key, "queued", "connection lost: the command waits in the outbox", future)
         return CommandReceipt(command.key, "sent", "", future)
+
+    # -- media signaling ---------------------------------------------------------------------
+    async def open_media(
+        self, target: str, sdp: str, variant: str = "main", *, timeout: float = 10.0
+    ) -> tuple[str, str]:
+        """Offer ``sdp`` to the media hub for camera ``target``; returns the stream's request id
+        and the hub's answer. Raises :class:`MediaRefusedError` when the hub refuses, and
+        :class:`ServerUnreachable` when offline or when no answer comes in time."""
+        channel = self._channel
+        if channel is None:
+            raise ServerUnreachable("offline: video needs the connection to the server")
+        request = uuid.uuid4().hex
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._media[request] = future
+        offer = m.MediaOffer(
+            request=request, kind="camera", target=target, sdp=sdp, variant="sub" if variant == "sub" else "main"
+        )
+        try:
+            async with self._send_lock:
+                await channel.offer_media(offer)
+            return request, await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            await self.close_media(request)
+            raise ServerUnreachable(f"the media hub did not answer within {timeout:.0f} s") from None
+        finally:
+            self._media.pop(request, None)
+
+    async def close_media(self, request: str) -> None:
+        """End a stream (best effort: a closed channel has ended it on the server already)."""
+        self._media.pop(request, None)
+        channel = self._channel
+        if channel is None or request not in channel.protocol.media:
+            return
+        with contextlib.suppress(ServerUnreachable):
+            async with self._send_lock:
+                await channel.close_media(request)
+
+    def _fail_media(self, error: Exception) -> None:
+        for future in self._media.values():
+            if not future.done():
+                future.set_exception(error)
+        self._media.clear()
 
     async def wait_online(self) -> None:
         """Until the service is online: welcomed and caught up."""

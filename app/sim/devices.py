@@ -35,6 +35,13 @@ KINDS: Final[Mapping[str, tuple[str, str, str, str]]] = {
     "creek_camera": ("camera", "creek", "苏州河沿岸摄像机", "creek.floating_waste"),
 }
 
+#: Scenario tags of the simulated cameras (高空抛物, 苏州河; the high-altitude cameras double as
+#: the street's eagle-eye views, 鹰眼).
+CAMERA_TAGS: Final[Mapping[str, tuple[str, ...]]] = {
+    "camera": ("高空抛物", "鹰眼"),
+    "creek_camera": ("苏州河", "岸线巡查"),
+}
+
 #: Per state round: the share of devices that change (alarm, offline, fault) and how long a
 #: device stays out of normal, in rounds.
 ALARM_SHARE: Final = 0.004
@@ -52,6 +59,13 @@ def device_bodies(catalog: Catalog, seed: int) -> list[dict[str, Any]]:
         scenario = catalog.categories[category].scenario if category in catalog.categories else None
         for d in devices:
             where = d.address if d.detail in d.address else f"{d.address} {d.detail}".strip()
+            attrs: dict[str, Any] = {"address": d.address, "detail": d.detail}
+            video: dict[str, Any] = {}
+            if registry_kind == "camera":
+                # Every simulated camera streams the simulator's synthetic scene, drawn by the
+                # server's media hub only while somebody watches it.
+                attrs["tags"] = list(CAMERA_TAGS[kind])
+                video["source"] = "synthetic:"
             bodies.append(
                 {
                     "id": d.id,
@@ -62,7 +76,8 @@ def device_bodies(catalog: Catalog, seed: int) -> list[dict[str, Any]]:
                     "lat": round(d.lat, 6),
                     "street": d.street,
                     "scenario": scenario or "",
-                    "attrs": {"address": d.address, "detail": d.detail},
+                    "attrs": attrs,
+                    **video,
                 }
             )
     return bodies

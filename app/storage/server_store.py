@@ -134,6 +134,17 @@ devices = Table(
     Column("record", Text, nullable=False),
 )
 
+#: Where each camera's video comes from. Kept apart from the device records, which go to the
+#: consoles: a source URL may carry the camera's password.
+camera_sources = Table(
+    "camera_sources",
+    metadata,
+    Column("camera_id", String(64), primary_key=True),
+    Column("main", Text, nullable=False),
+    Column("sub", Text, nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
 #: One row per case (registered, not invalid or merged) with the facts the evaluation (综合评价)
 #: counts on, see :mod:`app.domain.evaluation`; written with the incident in the same transaction.
 incident_stages = Table(
@@ -171,7 +182,7 @@ server_meta = Table(
 
 #: Bumped whenever the tables change shape; a store of another version is refused at start
 #: unless :data:`MIGRATIONS` leads from it to this one.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 #: Incidents read per chunk when a migration fills a table from them.
 BACKFILL_CHUNK = 5000
@@ -216,6 +227,7 @@ MIGRATIONS: dict[str, Migration] = {
     "2": Migration(
         "3", "incident_stages table for the evaluation, filled from the incidents", _backfill_incident_stages
     ),
+    "3": Migration("4", "camera_sources table (video sources of cameras)"),
 }
 
 
@@ -424,6 +436,39 @@ class ServerStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(devices.c.record).order_by(devices.c.id)).scalars().all()
         return [_device_decoder.decode(r) for r in rows]
+
+    def incident(self, incident_id: int) -> Incident | None:
+        """One incident as stored, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_INCIDENT_COLUMNS).where(incidents.c.id == incident_id)).first()
+        return None if row is None else from_record(tuple(row))
+
+    def device(self, device_id: str) -> Device | None:
+        """One registered device, or None."""
+        with self.engine.connect() as conn:
+            raw = conn.execute(select(devices.c.record).where(devices.c.id == device_id)).scalar()
+        return None if raw is None else _device_decoder.decode(raw)
+
+    def set_camera_sources(self, sources: Sequence[tuple[str, str, str | None]], at: float) -> None:
+        """Set (camera id, main URL, sub URL or None) for registered cameras; replaces."""
+        if not sources:
+            return
+        with self.engine.begin() as conn:
+            ids = [c for c, _, _ in sources]
+            for start in range(0, len(ids), 500):
+                conn.execute(camera_sources.delete().where(camera_sources.c.camera_id.in_(ids[start : start + 500])))
+            conn.execute(
+                camera_sources.insert(),
+                [{"camera_id": c, "main": main, "sub": sub, "updated_at": at} for c, main, sub in sources],
+            )
+
+    def camera_source(self, camera_id: str) -> tuple[str, str | None] | None:
+        """A camera's (main, sub) source URLs, or None when it has no video source."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(camera_sources.c.main, camera_sources.c.sub).where(camera_sources.c.camera_id == camera_id)
+            ).first()
+        return None if row is None else (str(row.main), None if row.sub is None else str(row.sub))
 
     # -- evaluation (综合评价) -----------------------------------------------------------------
     def evaluate(

@@ -18,7 +18,9 @@ Rules of the console end:
 * ``changes`` only after the snapshot or in ``changes`` mode, and only contiguous: ``after``
   must equal the last change held; a gap or an overlap is reported and ignored, and the driver
   resynchronises;
-* ``ack`` and ``reject`` only for a key this end has sent.
+* ``ack`` and ``reject`` only for a key this end has sent;
+* ``media_answer`` and ``media_refused`` are passed on even for a stream already closed
+  (they cross on the wire); :attr:`ClientConnection.media` says which streams are open.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class ServerState(enum.Enum):
     READY = "ready"
 
 
-ServerEvent = m.Hello | m.Command | m.Ping | ProtocolError
+ServerEvent = m.Hello | m.Command | m.Ping | m.MediaOffer | m.MediaClose | ProtocolError
 
 
 class ServerConnection:
@@ -117,7 +119,7 @@ class ServerConnection:
         if self.state is ServerState.AWAIT_HELLO:
             kind = type(msg).__name__.lower()
             return self._refuse(ProtocolError("out_of_order", f"{kind} before hello: say hello first"))
-        assert isinstance(msg, m.Command | m.Ping)
+        assert isinstance(msg, m.Command | m.Ping | m.MediaOffer | m.MediaClose)
         return msg
 
     def _refuse(self, error: ProtocolError) -> ProtocolError:
@@ -166,6 +168,12 @@ class ServerConnection:
     def pong(self, t: float) -> None:
         self._out.append(encode(m.Pong(t=t)))
 
+    def media_answer(self, request: str, sdp: str) -> None:
+        self._out.append(encode(m.MediaAnswer(request=request, sdp=sdp)))
+
+    def media_refused(self, request: str, code: str, reason: str) -> None:
+        self._out.append(encode(m.MediaRefused(request=request, code=code, reason=reason)))
+
     def data_to_send(self) -> list[bytes]:
         """Everything queued for sending, in order; the queue is emptied."""
         out, self._out = self._out, []
@@ -180,7 +188,18 @@ class ClientState(enum.Enum):
 
 
 ClientEvent = (
-    m.Welcome | m.Snapshot | m.SnapshotEnd | m.Changes | m.Devices | m.Ack | m.Reject | m.Error | m.Pong | ProtocolError
+    m.Welcome
+    | m.Snapshot
+    | m.SnapshotEnd
+    | m.Changes
+    | m.Devices
+    | m.Ack
+    | m.Reject
+    | m.Error
+    | m.Pong
+    | m.MediaAnswer
+    | m.MediaRefused
+    | ProtocolError
 )
 
 
@@ -192,6 +211,8 @@ class ClientConnection:
         self.last_seq = 0
         # Keys sent and not yet answered, with how many times each was sent.
         self._pending: collections.Counter[str] = collections.Counter()
+        # Media requests offered and not yet closed.
+        self.media: set[str] = set()
         self._out: list[bytes] = []
 
     @property
@@ -204,6 +225,7 @@ class ClientConnection:
         self.state = ClientState.AWAIT_WELCOME
         self.last_seq = last_seq
         self._pending.clear()
+        self.media.clear()
         self._out.append(encode(m.Hello(v=m.VERSION, token=token, last_seq=last_seq, client=client)))
 
     def command(self, command: m.Command) -> None:
@@ -215,6 +237,18 @@ class ClientConnection:
 
     def ping(self, t: float) -> None:
         self._out.append(encode(m.Ping(t=t)))
+
+    def media_offer(self, offer: m.MediaOffer) -> None:
+        """Ask for a stream; a ``media_answer`` or ``media_refused`` for it is expected."""
+        if self.state is ClientState.IDLE:
+            raise RuntimeError("say hello before asking for media")
+        self.media.add(offer.request)
+        self._out.append(encode(offer))
+
+    def media_close(self, request: str) -> None:
+        """End a stream (its answer, if still to come, is then ignored by the caller)."""
+        self.media.discard(request)
+        self._out.append(encode(m.MediaClose(request=request)))
 
     def receive(self, data: str | bytes) -> ClientEvent:
         """Take one received message; returns it, or a ProtocolError (state unchanged)."""
@@ -261,6 +295,12 @@ class ClientConnection:
             self._pending[msg.key] -= 1
             if self._pending[msg.key] <= 0:
                 del self._pending[msg.key]
+            return msg
+        if isinstance(msg, m.MediaAnswer | m.MediaRefused):
+            # An answer may cross the console's close on the wire: not an error; the driver
+            # ignores answers to requests it no longer holds (``media``).
+            if isinstance(msg, m.MediaRefused):
+                self.media.discard(msg.request)
             return msg
         assert isinstance(msg, m.Error | m.Pong)
         return msg

@@ -5,6 +5,9 @@ Every message is one JSON object with a ``type`` tag. A console sends ``hello`` 
 (``snapshot`` chunks and one ``snapshot_end``) or the changes the console missed, then live
 ``changes``; ``ack`` or ``reject`` for each command; ``error`` for a message it could not take.
 
+``media_offer`` and ``media_close`` ask for and end live video streams (WebRTC signaling
+for the media hub): each offer is answered with ``media_answer`` or ``media_refused``.
+
 ``changes`` carries the range of the change log it covers (``after``, ``upto``]; the records
 inside are only those this user may see, so the range, not the records, proves that nothing
 was skipped.
@@ -42,6 +45,8 @@ class Command(msgspec.Struct, tag="command", forbid_unknown_fields=True):
     note: str = ""
     unit: str | None = None
     target_id: int | None = None
+    attachment: str | None = None
+    """For ``attach``: the file the server took (through its snapshot upload)."""
 
 
 class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
@@ -50,7 +55,26 @@ class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
     t: float = 0.0
 
 
-ClientMessage = Hello | Command | Ping
+class MediaOffer(msgspec.Struct, tag="media_offer", forbid_unknown_fields=True):
+    """Asks the media hub for a stream: a WebRTC offer (SDP, ICE candidates gathered) for
+    ``target`` — a camera id when ``kind`` is ``camera`` — in the ``main`` or the smaller
+    ``sub`` variant. ``request`` is the console's own id for the stream; the answer or the
+    refusal carries it back, and ``media_close`` ends it."""
+
+    request: str
+    kind: Literal["camera"]
+    target: str
+    sdp: str
+    variant: Literal["main", "sub"] = "main"
+
+
+class MediaClose(msgspec.Struct, tag="media_close", forbid_unknown_fields=True):
+    """The console no longer wants stream ``request``."""
+
+    request: str
+
+
+ClientMessage = Hello | Command | Ping | MediaOffer | MediaClose
 
 
 class Welcome(msgspec.Struct, tag="welcome"):
@@ -124,4 +148,23 @@ class Pong(msgspec.Struct, tag="pong"):
     t: float
 
 
-ServerMessage = Welcome | Snapshot | SnapshotEnd | Changes | Devices | Ack | Reject | Error | Pong
+class MediaAnswer(msgspec.Struct, tag="media_answer"):
+    """The media hub took the offer of ``request``: its WebRTC answer."""
+
+    request: str
+    sdp: str
+
+
+class MediaRefused(msgspec.Struct, tag="media_refused"):
+    """The media hub did not take (or ended) stream ``request``: ``forbidden`` (not this
+    user's camera), ``unknown_camera``, ``no_source`` (a camera without a video source),
+    ``unavailable`` (the hub cannot serve it now; try again), ``invalid`` (a bad offer)."""
+
+    request: str
+    code: str
+    reason: str
+
+
+ServerMessage = (
+    Welcome | Snapshot | SnapshotEnd | Changes | Devices | Ack | Reject | Error | Pong | MediaAnswer | MediaRefused
+)

@@ -42,6 +42,7 @@ EXPECTED: dict[Role, set[Action]] = {
         A.SUSPEND,
         A.RESUME,
         A.SUPERVISE,
+        A.ATTACH,
     },
     R.STREET_OPERATOR: {
         A.REGISTER,
@@ -53,9 +54,10 @@ EXPECTED: dict[Role, set[Action]] = {
         A.RETURN,
         A.ACCEPT,
         A.FEEDBACK,
+        A.ATTACH,
     },
-    R.PROFESSIONAL_CENTER: {A.RETURN, A.ACCEPT, A.FEEDBACK},
-    R.FIELD_COMMANDER: {A.RETURN, A.ACCEPT, A.FEEDBACK},
+    R.PROFESSIONAL_CENTER: {A.RETURN, A.ACCEPT, A.FEEDBACK, A.ATTACH},
+    R.FIELD_COMMANDER: {A.RETURN, A.ACCEPT, A.FEEDBACK, A.ATTACH},
     R.TRAINER: set(),
     R.AUDITOR: set(),
     R.ADMIN: {
@@ -71,6 +73,7 @@ EXPECTED: dict[Role, set[Action]] = {
         A.SUSPEND,
         A.RESUME,
         A.SUPERVISE,
+        A.ATTACH,
     },
 }
 

@@ -79,6 +79,12 @@ EXPECTED: dict[tuple[Status, Action], Any] = {
     (S.HANDLING, A.ADD_REPORT): S.HANDLING,
     (S.HANDLED, A.ADD_REPORT): S.HANDLED,
     (S.SUSPENDED, A.ADD_REPORT): S.SUSPENDED,
+    (S.REPORTED, A.ATTACH): S.REPORTED,
+    (S.REGISTERED, A.ATTACH): S.REGISTERED,
+    (S.DISPATCHED, A.ATTACH): S.DISPATCHED,
+    (S.HANDLING, A.ATTACH): S.HANDLING,
+    (S.HANDLED, A.ATTACH): S.HANDLED,
+    (S.SUSPENDED, A.ATTACH): S.SUSPENDED,
 }
 
 ALL_PAIRS = list(itertools.product(Status, Action))
@@ -101,6 +107,7 @@ PARAMS: dict[Action, dict[str, Any]] = {
     A.DISPATCH: {"unit": UNIT},
     A.MERGE: {"target_id": OTHER_ID},
     A.ADD_REPORT: {"report": REPORT},
+    A.ATTACH: {"attachment": "0123456789abcdef0123456789abcdef.jpg"},
 }
 
 
@@ -157,8 +164,8 @@ def open_deadlines(incident: Incident) -> list[StageDeadline]:
 
 
 def test_the_expected_table_covers_the_whole_product() -> None:
-    assert len(ALL_PAIRS) == len(Status) * len(Action) == 9 * 14
-    assert len(LEGAL_PAIRS) == len(EXPECTED) == 27
+    assert len(ALL_PAIRS) == len(Status) * len(Action) == 9 * 15
+    assert len(LEGAL_PAIRS) == len(EXPECTED) == 33
     assert len(LEGAL_PAIRS) + len(ILLEGAL_PAIRS) == len(ALL_PAIRS)
 
 
@@ -291,6 +298,7 @@ def test_return_clears_the_unit(standard: HandlingStandard) -> None:
         pytest.param(S.REPORTED, A.MERGE, {"target_id": 7}, "itself", id="merge-into-itself"),
         pytest.param(S.REGISTERED, A.MERGE, {"target_id": 7}, "itself", id="merge-registered-itself"),
         pytest.param(S.HANDLING, A.ADD_REPORT, {"report": None}, "report", id="add-report-none"),
+        pytest.param(S.HANDLING, A.ATTACH, {"attachment": None}, "file", id="attach-no-file"),
     ],
 )
 def test_missing_parameter(

@@ -48,6 +48,7 @@ class Names(QObject):
             Action.MERGE: self.tr("Merge into…"),
             Action.INVALIDATE: self.tr("Invalid"),
             Action.ADD_REPORT: self.tr("Merged report"),
+            Action.ATTACH: self.tr("Attachment"),
         }
 
     def status(self, status: str) -> str:

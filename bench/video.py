@@ -1,0 +1,373 @@
+"""``cityops bench video``: the video wall over the server's media hub, end to end on this
+machine, against bare aiortc decoding of the same streams measured in the same run.
+
+1. A server on 127.0.0.1 with ``--tiles`` synthetic cameras (640×360, 15 fps, H.264 from the
+   hub, each source pulled and encoded once).
+2. Baseline: a bare aiortc client process (plain asyncio, no Qt) receives and decodes the same
+   streams and does nothing else; its CPU time over the measuring window.
+3. The console: a process with the real sync and video services and the real wall widget
+   (offscreen), ``--tiles`` tiles each the size of the stream, painting what arrives. Per
+   tile, the pictures handed to the painter per second; glass-to-glass from the capture time
+   burnt into each picture by the synthetic camera to the moment the wall takes it to paint;
+   the process's CPU time over the same window.
+
+The two clients run one after the other against the same server, so each has the machine to
+itself beside the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.domain.permissions import Principal, Role
+from app.server.passwords import hash_password
+from app.services.demo import wait_healthy
+from app.storage.catalog_file import read_catalog
+from app.storage.server_store import ServerStore
+from bench import print_table
+
+PASSWORD = "bench-password"
+WARMUP_S = 4.0
+MEASURE_S = 15.0
+STREAM_SIZE = (640, 360)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cameras(n: int) -> list[dict[str, Any]]:
+    catalog = read_catalog()
+    streets = sorted(catalog.streets)
+    out = []
+    for i in range(n):
+        street = catalog.streets[streets[i % len(streets)]]
+        out.append(
+            {
+                "id": f"CAM-BENCH-{i:02d}",
+                "kind": "camera",
+                "type": "high_altitude",
+                "name": f"{street.name.zh} 测试摄像机 {i + 1:02d}",
+                "lon": street.center[0] + 0.001 * (i // len(streets)),
+                "lat": street.center[1],
+                "street": street.code,
+                "source": "synthetic:",
+            }
+        )
+    return out
+
+
+# == the clients (subprocesses) ===============================================================
+async def _bare_client(url: str, cameras: list[str]) -> dict[str, Any]:
+    """aiortc and nothing else: one receive-only H.264 connection per camera, every frame
+    decoded (aiortc decodes on its own thread) and dropped."""
+    from aiortc import RTCSessionDescription
+
+    from comms.client import SyncChannel, login, ws_url
+    from comms.protocol import messages as m
+    from comms.rtc.peer import new_peer_connection, prefer_h264
+
+    session = await login(url, "bench", PASSWORD)
+    frames: dict[str, int] = dict.fromkeys(cameras, 0)
+    pcs = []
+    async with SyncChannel(ws_url(url), session.token, 0, "bench-bare") as channel:
+        answers: dict[str, asyncio.Future[str]] = {}
+        loop = asyncio.get_running_loop()
+
+        async def read_events() -> None:
+            async for event in channel.events():
+                if isinstance(event, m.MediaAnswer):
+                    answers[event.request].set_result(event.sdp)
+                elif isinstance(event, m.MediaRefused):
+                    answers[event.request].set_exception(RuntimeError(event.reason))
+
+        reader = asyncio.create_task(read_events())
+        tracks = []
+        for camera in cameras:
+            pc = new_peer_connection()
+            transceiver = pc.addTransceiver("video", direction="recvonly")
+            prefer_h264(transceiver)
+            await pc.setLocalDescription(await pc.createOffer())
+            answers[camera] = loop.create_future()
+            await channel.offer_media(m.MediaOffer(request=camera, kind="camera", target=camera, sdp=pc.localDescription.sdp))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=await answers[camera], type="answer"))
+            pcs.append(pc)
+            tracks.append((camera, transceiver.receiver.track))
+
+        async def pump(camera: str, track: Any) -> None:
+            while True:
+                await track.recv()
+                frames[camera] += 1
+
+        pumps = [asyncio.create_task(pump(c, t)) for c, t in tracks]
+        await asyncio.sleep(WARMUP_S)
+        f0, c0, t0 = dict(frames), _cpu_seconds(), time.perf_counter()
+        await asyncio.sleep(MEASURE_S)
+        f1, c1, t1 = dict(frames), _cpu_seconds(), time.perf_counter()
+        for p in pumps:
+            p.cancel()
+        reader.cancel()
+        for pc in pcs:
+            await pc.close()
+    wall = t1 - t0
+    return {
+        "cpu_cores": (c1 - c0) / wall,
+        "fps": [(f1[c] - f0[c]) / wall for c in cameras],
+    }
+
+
+def _console_client(url: str, cameras: list[str], work: Path) -> dict[str, Any]:
+    """The console's own parts: sync service, video service, the wall widget painting."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from app.services.sync import SyncService
+    from app.services.video import VideoService, variant_for
+    from app.sim.camera import read_stamp_bgra
+    from app.storage.cache import ConsoleCache
+    from comms.client import login
+    from widgets.video.feed import FrameInfo
+    from widgets.video.wall import TileState, VideoWall
+
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    n = len(cameras)
+    cols = int(round(n**0.5))
+    rows = (n + cols - 1) // cols
+    wall = VideoWall()
+    wall.set_grid(rows, cols)
+    # Size the wall so each tile shows the stream 1:1 (a 2560×1440 wall for 4×4).
+    wall.resize(STREAM_SIZE[0] * cols + 40, STREAM_SIZE[1] * rows + 40)
+    wall.show()
+    app.processEvents()
+    shown: dict[int, list[float]] = {i: [] for i in range(n)}
+    g2g: list[float] = []
+    stamp_cpu = [0.0]
+
+    def watch_takes(index: int) -> None:
+        feed = wall.feed(index)
+        take = feed.take
+
+        def counted_take() -> Any:
+            got = take()
+            if got is not None:
+                now = time.time()
+                shown[index].append(now)
+                t = time.thread_time()
+                stamp = read_stamp_bgra(got[0])
+                stamp_cpu[0] += time.thread_time() - t
+                if stamp is not None:
+                    g2g.append(now * 1000 - stamp.captured_ms - _ms_epoch_fold(now))
+            return got
+
+        feed.take = counted_take  # type: ignore[method-assign]
+
+    async def main() -> dict[str, Any]:
+        session = await login(url, "bench", PASSWORD)
+        principal = Principal(session.user, Role(session.role), session.street, session.field, session.display_name)
+        cache = ConsoleCache(work / "console-cache.db")
+        sync = SyncService(url, session.token, principal, cache, read_catalog(), client_name="bench-console")
+        sync.start()
+        while sync.state.value != "online":
+            await asyncio.sleep(0.05)
+        video = VideoService(sync)
+        states = {
+            "connecting": TileState.CONNECTING,
+            "live": TileState.LIVE,
+            "stalled": TileState.STALLED,
+            "reconnecting": TileState.RECONNECTING,
+            "refused": TileState.REFUSED,
+            "closed": TileState.IDLE,
+        }
+        for i, camera in enumerate(cameras):
+            wall.assign(i, camera, camera)
+            feed = wall.feed(i)
+            watch_takes(i)
+            video.watch(
+                f"t{i}",
+                camera,
+                target_size=feed.target_size,
+                deliver=lambda img, sent, delay, feed=feed: feed.offer(img, FrameInfo(sent, delay)),
+                on_state=lambda st, d, i=i: loop.call_soon_threadsafe(wall.set_state, i, states[st.value], d),
+                variant=variant_for(feed.target_size()[0]),
+            )
+        await asyncio.sleep(WARMUP_S)
+        sizes = {wall.feed(i).target_size() for i in range(n)}
+        g2g.clear()
+        s0 = stamp_cpu[0]
+        c0, t0 = _cpu_seconds(), time.time()
+        await asyncio.sleep(MEASURE_S)
+        c1, t1 = _cpu_seconds(), time.time()
+        s1 = stamp_cpu[0]
+        fps = [sum(1 for t in shown[i] if t0 <= t < t1) / (t1 - t0) for i in range(n)]
+        wall.grab().save(str(work / "video-wall.png"))
+        await video.stop()
+        await sync.stop()
+        cache.close()
+        return {
+            "cpu_cores": (c1 - c0 - (s1 - s0)) / (t1 - t0),
+            "stamp_reading_cpu_cores": (s1 - s0) / (t1 - t0),
+            "fps": fps,
+            "g2g_ms": g2g,
+            "tile_sizes": sorted(sizes),
+            "screenshot": str(work / "video-wall.png"),
+        }
+
+    with loop:
+        return loop.run_until_complete(main())
+
+
+def _ms_epoch_fold(now: float) -> float:
+    """The synthetic camera keeps the capture time in ms modulo 2**40: what to subtract from
+    now (in ms) to compare with it."""
+    return float((int(now * 1000) >> 40) << 40)
+
+
+def client_main(argv: list[str] | None = None) -> None:
+    """Entry of the client subprocesses: prints one JSON line."""
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=("bare", "console"))
+    p.add_argument("--url", required=True)
+    p.add_argument("--cameras", required=True)
+    p.add_argument("--work", type=Path, required=True)
+    args = p.parse_args(argv)
+    cameras = args.cameras.split(",")
+    if args.mode == "bare":
+        result = asyncio.run(_bare_client(args.url, cameras))
+    else:
+        result = _console_client(args.url, cameras, args.work)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _run_client(mode: str, url: str, cameras: list[str], work: Path) -> dict[str, Any]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.video", mode, "--url", url, "--cameras", ",".join(cameras), "--work", str(work)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=WARMUP_S + MEASURE_S + 120,
+        check=False,
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
+            return result
+    raise RuntimeError(f"the {mode} client failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run(tiles: int | None = None) -> dict[str, Any]:
+    n = tiles or 16
+    work = Path(tempfile.mkdtemp(prefix="cityops-bench-video-"))
+    print(f"bench video: {n} synthetic cameras 640×360 at 15 fps; work dir {work}", flush=True)
+    data = work / "server"
+    data.mkdir()
+    store = ServerStore(f"sqlite:///{data / 'cityops.db'}")
+    store.add_user(Principal("bench", Role.DISTRICT_OFFICER, display_name="bench"), hash_password(PASSWORD))
+    store.close()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(data / "server.log", "ab")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "server", "--data-dir", str(data), "--port", str(port)], stdout=log, stderr=log
+    )
+    try:
+        wait_healthy(url)
+        key = (data / "intake.key").read_text().strip()
+        cameras = _cameras(n)
+        response = httpx.post(f"{url}/api/devices", json=cameras, headers={"X-API-Key": key}, timeout=30)
+        response.raise_for_status()
+        ids = [c["id"] for c in cameras]
+        print("  baseline: bare aiortc decoding ...", flush=True)
+        s0 = _proc_cpu_seconds(server.pid)
+        t0 = time.perf_counter()
+        bare = _run_client("bare", url, ids, work)
+        server_bare = (_proc_cpu_seconds(server.pid) - s0) / (time.perf_counter() - t0)
+        time.sleep(LINGER_PAUSE_S)
+        print("  console: sync + video services + wall widget ...", flush=True)
+        console = _run_client("console", url, ids, work)
+        status = httpx.get(f"{url}/api/video/status", headers={"X-API-Key": key}, timeout=10).json()
+    finally:
+        server.terminate()
+        server.wait(15)
+    fps = console["fps"]
+    g2g = console["g2g_ms"]
+    results: dict[str, Any] = {
+        "tiles": n,
+        "stream": f"{STREAM_SIZE[0]}x{STREAM_SIZE[1]} H.264 15 fps",
+        "tile_sizes": console["tile_sizes"],
+        "fps_min": min(fps),
+        "fps_median": statistics.median(fps),
+        "fps_per_tile": fps,
+        "glass_to_glass_p50_ms": _pct(g2g, 50),
+        "glass_to_glass_p95_ms": _pct(g2g, 95),
+        "glass_to_glass_samples": len(g2g),
+        "console_cpu_cores": console["cpu_cores"],
+        "bare_decode_cpu_cores": bare["cpu_cores"],
+        "console_vs_bare": console["cpu_cores"] / bare["cpu_cores"],
+        "bare_fps_min": min(bare["fps"]),
+        "stamp_reading_cpu_cores": console["stamp_reading_cpu_cores"],
+        "server_cpu_cores_during_baseline": server_bare,
+        "source_opens": sum(p["opens"] for p in status),
+        "screenshot": console["screenshot"],
+        "cpu_count": os.cpu_count(),
+    }
+    print_table(
+        "bench video",
+        [
+            ("tiles", n, f"streams of {results['stream']}, tiles {console['tile_sizes']}"),
+            ("fps min", results["fps_min"], "pictures painted per second, worst tile (target ≥ 14)"),
+            ("fps median", results["fps_median"], ""),
+            ("glass-to-glass p50", results["glass_to_glass_p50_ms"], "ms capture → wall"),
+            ("glass-to-glass p95", results["glass_to_glass_p95_ms"], "ms (target ≤ 200)"),
+            ("console CPU", results["console_cpu_cores"], "cores: sync + video services + wall"),
+            ("bare aiortc decode CPU", results["bare_decode_cpu_cores"], "cores, same streams (baseline)"),
+            ("console / bare", round(results["console_vs_bare"], 2), "(target ≤ 1.3)"),
+            ("server CPU", server_bare, "cores (hub: 16 sources drawn and encoded once)"),
+        ],
+    )
+    return results
+
+
+#: Seconds between the two clients, so the hub's viewers of the first have gone.
+LINGER_PAUSE_S = 1.0
+
+if __name__ == "__main__":
+    client_main()

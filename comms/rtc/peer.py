@@ -1,0 +1,76 @@
+"""Peer connections as both ends make them: no external ICE servers (a district network has
+no public STUN), H.264 for video (the hub forwards what it encoded once, and H.264 is cheap to
+encode and decode), and the sender's report clock for the receiver's delay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.rtp import RtcpSrPacket
+
+#: RTP clock rate of video.
+VIDEO_CLOCK = 90_000
+H264 = "video/H264"
+
+
+def new_peer_connection() -> RTCPeerConnection:
+    """A peer connection with host candidates only."""
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+def prefer_h264(transceiver: RTCRtpTransceiver) -> None:
+    """Offer H.264 only (packetization mode 1), the codec the media hub forwards."""
+    codecs = [
+        c
+        for c in RTCRtpSender.getCapabilities("video").codecs
+        if c.mimeType == H264 and (c.parameters or {}).get("packetization-mode") == "1"
+    ]
+    transceiver.setCodecPreferences(codecs)
+
+
+class SenderClock:
+    """Maps a received stream's RTP timestamps to the sender's wall clock, from the RTCP sender
+    reports (RFC 3550 §6.4.1: an NTP time and the RTP timestamp of the same instant), so the
+    receiver can tell how old a frame is. Both ends are expected to keep NTP time."""
+
+    def __init__(self) -> None:
+        self.wall: float | None = None
+        self.rtp = 0
+        self._mapper: Any = None
+
+    def attach(self, receiver: RTCRtpReceiver) -> None:
+        """Listen to ``receiver``'s sender reports (wrapping its RTCP handler).
+
+        aiortc gives decoded frames ``pts`` counted from the stream's first RTP timestamp; its
+        receiver's timestamp mapper (private, aiortc 1.16) holds that origin, read here to get
+        the frame's RTP timestamp back."""
+        self._mapper = getattr(receiver, "_RTCRtpReceiver__timestamp_mapper", None)
+        handle = receiver._handle_rtcp_packet
+
+        async def _handle(packet: Any) -> None:
+            if isinstance(packet, RtcpSrPacket):
+                ntp = packet.sender_info.ntp_timestamp
+                self.wall = (ntp >> 32) - 2_208_988_800 + (ntp & 0xFFFFFFFF) / 2**32
+                self.rtp = packet.sender_info.rtp_timestamp
+            await handle(packet)
+
+        receiver._handle_rtcp_packet = _handle  # type: ignore[method-assign]
+
+    def sent_at(self, pts: int) -> float | None:
+        """The sender's wall time of the decoded frame with ``pts``, once a report came."""
+        origin = getattr(self._mapper, "_origin", None)
+        if self.wall is None or not isinstance(origin, int):
+            return None
+        delta = (pts + origin - self.rtp) & 0xFFFFFFFF
+        if delta >= 0x80000000:
+            delta -= 0x100000000
+        return self.wall + delta / VIDEO_CLOCK
+
+
+async def close_quietly(pc: RTCPeerConnection) -> None:
+    """Close ``pc``, whatever state it is in."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(pc.close(), 5.0)

@@ -1,0 +1,187 @@
+"""The console's end of one camera stream: a receive-only peer connection to the media hub,
+the frames it decodes turned into images of the size the tile wants, and the stream kept up.
+
+Runs on a :class:`comms.rtc.loop.MediaLoop`; aiortc decodes on a thread of its own. Each frame
+is converted (and scaled, when the tile is not the stream's size) to BGRA once, on the media
+thread, and handed to ``deliver``; the wall shows the newest and drops what it had not shown.
+A stream that stops (no frame for :data:`STALL_S`) is reported stalled; after
+:data:`DEAD_S` it is torn down and asked for again, with backoff, until it comes back or the
+hub refuses it for good (no permission, unknown camera)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc import RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from av.video.reformatter import VideoReformatter
+
+from comms.client import MediaRefusedError, ServerUnreachable
+from comms.rtc.peer import SenderClock, close_quietly, new_peer_connection, prefer_h264
+
+log = logging.getLogger(__name__)
+
+#: Seconds without a frame before a live stream counts as stalled, and before it is renewed.
+STALL_S = 2.0
+DEAD_S = 5.0
+#: Seconds for the first frame after the answer (ICE, DTLS, the next keyframe).
+FIRST_FRAME_S = 10.0
+BACKOFF_START = 0.5
+BACKOFF_MAX = 8.0
+
+Image = npt.NDArray[np.uint8]
+#: Offers an SDP for (camera, variant); returns (request id, answer SDP).
+Signal = Callable[[str, str, str], Awaitable[tuple[str, str]]]
+Close = Callable[[str], Awaitable[None]]
+
+
+class StreamState(enum.StrEnum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALLED = "stalled"
+    RECONNECTING = "reconnecting"
+    REFUSED = "refused"
+    CLOSED = "closed"
+
+
+class CameraStream:
+    """One camera on one tile. ``target_size`` gives the pixel size the tile wants (read for
+    every frame: a resized tile gets the new size at once); ``deliver(image, sent_at,
+    delay_ms)`` takes each BGRA image; ``on_state(state, detail)`` hears every change of
+    state. All three are called on the media thread."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        *,
+        signal: Signal,
+        close: Close,
+        target_size: Callable[[], tuple[int, int]],
+        deliver: Callable[[Image, float | None, float | None], None],
+        on_state: Callable[[StreamState, str], None],
+        variant: str = "main",
+    ) -> None:
+        self.camera_id = camera_id
+        self.variant = variant
+        self._signal = signal
+        self._close = close
+        self._target_size = target_size
+        self._deliver = deliver
+        self._on_state = on_state
+        self._task: asyncio.Task[None] | None = None
+        self._reformatter = VideoReformatter()
+        self.state = StreamState.CLOSED
+        self.frames = 0
+        self.attempts = 0
+        self.last_frame_at = 0.0
+
+    def start(self) -> None:
+        """Start on the running (media) loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"camera {self.camera_id}")
+
+    async def stop(self) -> None:
+        """Close the stream for good."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._set(StreamState.CLOSED)
+
+    def _set(self, state: StreamState, detail: str = "") -> None:
+        if state is not self.state or detail:
+            self.state = state
+            try:
+                self._on_state(state, detail)
+            except Exception:
+                log.exception("stream state callback failed")
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_START
+        while True:
+            self._set(StreamState.RECONNECTING if self.attempts else StreamState.CONNECTING)
+            self.attempts += 1
+            try:
+                await self._session()
+                detail = "the stream ended"
+            except MediaRefusedError as refused:
+                if refused.final:
+                    self._set(StreamState.REFUSED, refused.reason)
+                    return
+                detail = refused.reason
+            except (ServerUnreachable, MediaStreamError, ConnectionError, TimeoutError) as exc:
+                detail = str(exc) or type(exc).__name__
+            except Exception as exc:  # aiortc raises plain exceptions for bad SDP and the like
+                log.warning("camera %s: stream failed", self.camera_id, exc_info=True)
+                detail = f"{type(exc).__name__}: {exc}"
+            if self.frames and time.monotonic() - self.last_frame_at < DEAD_S * 2:
+                backoff = BACKOFF_START
+            self._set(StreamState.RECONNECTING, detail)
+            await asyncio.sleep(backoff)
+            backoff = min(BACKOFF_MAX, backoff * 2)
+
+    async def _session(self) -> None:
+        pc = new_peer_connection()
+        request: str | None = None
+        try:
+            transceiver = pc.addTransceiver("video", direction="recvonly")
+            prefer_h264(transceiver)
+            clock = SenderClock()
+            clock.attach(transceiver.receiver)
+            await pc.setLocalDescription(await pc.createOffer())
+            request, answer = await self._signal(self.camera_id, self.variant, pc.localDescription.sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+            await self._receive(transceiver.receiver.track, clock)
+        finally:
+            if request is not None:
+                try:
+                    await self._close(request)
+                except Exception:
+                    log.debug("closing stream %s failed", request, exc_info=True)
+            await close_quietly(pc)
+
+    async def _receive(self, track: Any, clock: SenderClock) -> None:
+        waited = 0.0
+        first = True
+        while True:
+            limit = FIRST_FRAME_S if first else STALL_S
+            try:
+                frame = await asyncio.wait_for(track.recv(), limit)
+            except TimeoutError:
+                if first:
+                    raise TimeoutError(f"no picture within {FIRST_FRAME_S:.0f} s") from None
+                waited += limit
+                self._set(StreamState.STALLED, "no picture")
+                if waited >= DEAD_S:
+                    raise TimeoutError(f"no picture for {waited:.0f} s") from None
+                continue
+            first = False
+            waited = 0.0
+            self._show(frame, clock)
+
+    def _show(self, frame: av.VideoFrame, clock: SenderClock) -> None:
+        now = time.time()
+        self.frames += 1
+        self.last_frame_at = time.monotonic()
+        if self.state is not StreamState.LIVE:
+            self._set(StreamState.LIVE)
+        width, height = self._target_size()
+        if width <= 0 or height <= 0:
+            return
+        if (width, height) == (frame.width, frame.height):
+            image = self._reformatter.reformat(frame, format="bgra").to_ndarray()
+        else:
+            image = self._reformatter.reformat(frame, width=width, height=height, format="bgra").to_ndarray()
+        sent_at = clock.sent_at(frame.pts) if frame.pts is not None else None
+        delay = None if sent_at is None else max(0.0, (now - sent_at) * 1000.0)
+        self._deliver(cast(Image, image), sent_at, delay)
