@@ -56,6 +56,21 @@ def _proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of this process's threads, summed by name (decoders are numbered)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            raw = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")].rstrip("0123456789-_ ") or "?"
+        fields = raw.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
 def _free_port() -> int:
     import socket
 
@@ -117,7 +132,9 @@ async def _bare_client(url: str, cameras: list[str]) -> dict[str, Any]:
             prefer_h264(transceiver)
             await pc.setLocalDescription(await pc.createOffer())
             answers[camera] = loop.create_future()
-            await channel.offer_media(m.MediaOffer(request=camera, kind="camera", target=camera, sdp=pc.localDescription.sdp))
+            await channel.offer_media(
+                m.MediaOffer(request=camera, kind="camera", target=camera, sdp=pc.localDescription.sdp)
+            )
             await pc.setRemoteDescription(RTCSessionDescription(sdp=await answers[camera], type="answer"))
             pcs.append(pc)
             tracks.append((camera, transceiver.receiver.track))
@@ -129,9 +146,9 @@ async def _bare_client(url: str, cameras: list[str]) -> dict[str, Any]:
 
         pumps = [asyncio.create_task(pump(c, t)) for c, t in tracks]
         await asyncio.sleep(WARMUP_S)
-        f0, c0, t0 = dict(frames), _cpu_seconds(), time.perf_counter()
+        f0, c0, t0, th0 = dict(frames), _cpu_seconds(), time.perf_counter(), _thread_cpu()
         await asyncio.sleep(MEASURE_S)
-        f1, c1, t1 = dict(frames), _cpu_seconds(), time.perf_counter()
+        f1, c1, t1, th1 = dict(frames), _cpu_seconds(), time.perf_counter(), _thread_cpu()
         for p in pumps:
             p.cancel()
         reader.cancel()
@@ -141,40 +158,53 @@ async def _bare_client(url: str, cameras: list[str]) -> dict[str, Any]:
     return {
         "cpu_cores": (c1 - c0) / wall,
         "fps": [(f1[c] - f0[c]) / wall for c in cameras],
+        "cpu_cores_by_thread": {
+            k: round((th1[k] - th0.get(k, 0.0)) / wall, 3)
+            for k in sorted(th1)
+            if th1[k] - th0.get(k, 0.0) > 0.005 * wall
+        },
     }
 
 
 def _console_client(url: str, cameras: list[str], work: Path) -> dict[str, Any]:
-    """The console's own parts: sync service, video service, the wall widget painting."""
+    """The console's own parts: sync service, video service, the wall screen and its
+    controller, painting offscreen."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from app.console.video import VideoController
     from app.services.sync import SyncService
-    from app.services.video import VideoService, variant_for
+    from app.services.video import VideoService
     from app.sim.camera import read_stamp_bgra
     from app.storage.cache import ConsoleCache
     from comms.client import login
-    from widgets.video.feed import FrameInfo
-    from widgets.video.wall import TileState, VideoWall
+    from widgets.video.panel import VideoWallPanel
+    from widgets.video.wall import GAP
 
     app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     n = len(cameras)
-    cols = int(round(n**0.5))
+    cols = round(n**0.5)
     rows = (n + cols - 1) // cols
-    wall = VideoWall()
+    panel = VideoWallPanel()
+    wall = panel.wall
     wall.set_grid(rows, cols)
-    # Size the wall so each tile shows the stream 1:1 (a 2560×1440 wall for 4×4).
-    wall.resize(STREAM_SIZE[0] * cols + 40, STREAM_SIZE[1] * rows + 40)
-    wall.show()
+    # Size the screen so each tile shows the stream 1:1 (a 2560×1440 monitor's wall for 4×4).
+    want = (cols * (STREAM_SIZE[0] + GAP) + GAP, rows * (STREAM_SIZE[1] + GAP) + GAP)
+    panel.resize(want[0] + 300, want[1] + 80)
+    panel.show()
+    app.processEvents()
+    panel.resize(panel.width() + want[0] - wall.width(), panel.height() + want[1] - wall.height())
     app.processEvents()
     shown: dict[int, list[float]] = {i: [] for i in range(n)}
     g2g: list[float] = []
     stamp_cpu = [0.0]
 
-    def watch_takes(index: int) -> None:
+    def measure(index: int) -> None:
+        """Note when the wall takes each picture to paint, and its burnt-in capture time."""
         feed = wall.feed(index)
         take = feed.take
 
@@ -187,7 +217,7 @@ def _console_client(url: str, cameras: list[str], work: Path) -> dict[str, Any]:
                 stamp = read_stamp_bgra(got[0])
                 stamp_cpu[0] += time.thread_time() - t
                 if stamp is not None:
-                    g2g.append(now * 1000 - stamp.captured_ms - _ms_epoch_fold(now))
+                    g2g.append((now * 1000 - stamp.captured_ms) % 2**40)
             return got
 
         feed.take = counted_take  # type: ignore[method-assign]
@@ -198,45 +228,33 @@ def _console_client(url: str, cameras: list[str], work: Path) -> dict[str, Any]:
         cache = ConsoleCache(work / "console-cache.db")
         sync = SyncService(url, session.token, principal, cache, read_catalog(), client_name="bench-console")
         sync.start()
-        while sync.state.value != "online":
-            await asyncio.sleep(0.05)
-        video = VideoService(sync)
-        states = {
-            "connecting": TileState.CONNECTING,
-            "live": TileState.LIVE,
-            "stalled": TileState.STALLED,
-            "reconnecting": TileState.RECONNECTING,
-            "refused": TileState.REFUSED,
-            "closed": TileState.IDLE,
-        }
+        await asyncio.wait_for(sync.wait_online(), 30)
+        controller = VideoController(panel, VideoService(sync), server_url=url, token=lambda: sync.token)
+        await controller.start()
         for i, camera in enumerate(cameras):
-            wall.assign(i, camera, camera)
-            feed = wall.feed(i)
-            watch_takes(i)
-            video.watch(
-                f"t{i}",
-                camera,
-                target_size=feed.target_size,
-                deliver=lambda img, sent, delay, feed=feed: feed.offer(img, FrameInfo(sent, delay)),
-                on_state=lambda st, d, i=i: loop.call_soon_threadsafe(wall.set_state, i, states[st.value], d),
-                variant=variant_for(feed.target_size()[0]),
-            )
+            wall.cameraDropped.emit(i, camera, camera)  # as if dropped from the camera list
+            measure(i)
         await asyncio.sleep(WARMUP_S)
         sizes = {wall.feed(i).target_size() for i in range(n)}
         g2g.clear()
         s0 = stamp_cpu[0]
-        c0, t0 = _cpu_seconds(), time.time()
+        c0, t0, th0 = _cpu_seconds(), time.time(), _thread_cpu()
         await asyncio.sleep(MEASURE_S)
-        c1, t1 = _cpu_seconds(), time.time()
+        c1, t1, th1 = _cpu_seconds(), time.time(), _thread_cpu()
         s1 = stamp_cpu[0]
         fps = [sum(1 for t in shown[i] if t0 <= t < t1) / (t1 - t0) for i in range(n)]
-        wall.grab().save(str(work / "video-wall.png"))
-        await video.stop()
+        panel.grab().save(str(work / "video-wall.png"))
+        await controller.stop()
         await sync.stop()
         cache.close()
         return {
             "cpu_cores": (c1 - c0 - (s1 - s0)) / (t1 - t0),
             "stamp_reading_cpu_cores": (s1 - s0) / (t1 - t0),
+            "cpu_cores_by_thread": {
+                k: round((th1[k] - th0.get(k, 0.0)) / (t1 - t0), 3)
+                for k in sorted(th1)
+                if th1[k] - th0.get(k, 0.0) > 0.005 * (t1 - t0)
+            },
             "fps": fps,
             "g2g_ms": g2g,
             "tile_sizes": sorted(sizes),
@@ -244,13 +262,8 @@ def _console_client(url: str, cameras: list[str], work: Path) -> dict[str, Any]:
         }
 
     with loop:
-        return loop.run_until_complete(main())
-
-
-def _ms_epoch_fold(now: float) -> float:
-    """The synthetic camera keeps the capture time in ms modulo 2**40: what to subtract from
-    now (in ms) to compare with it."""
-    return float((int(now * 1000) >> 40) << 40)
+        result: dict[str, Any] = loop.run_until_complete(main())
+    return result
 
 
 def client_main(argv: list[str] | None = None) -> None:
@@ -290,7 +303,7 @@ def _pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def run(tiles: int | None = None) -> dict[str, Any]:
@@ -306,7 +319,9 @@ def run(tiles: int | None = None) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}"
     log = open(data / "server.log", "ab")
     server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "server", "--data-dir", str(data), "--port", str(port)], stdout=log, stderr=log
+        [sys.executable, "-m", "app.cli", "server", "--data-dir", str(data), "--port", str(port)],
+        stdout=log,
+        stderr=log,
     )
     try:
         wait_healthy(url)
@@ -342,6 +357,8 @@ def run(tiles: int | None = None) -> dict[str, Any]:
         "console_cpu_cores": console["cpu_cores"],
         "bare_decode_cpu_cores": bare["cpu_cores"],
         "console_vs_bare": console["cpu_cores"] / bare["cpu_cores"],
+        "console_cpu_cores_by_thread": console["cpu_cores_by_thread"],
+        "bare_cpu_cores_by_thread": bare["cpu_cores_by_thread"],
         "bare_fps_min": min(bare["fps"]),
         "stamp_reading_cpu_cores": console["stamp_reading_cpu_cores"],
         "server_cpu_cores_during_baseline": server_bare,

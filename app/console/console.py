@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from app.console.app import ConsoleOptions, cache_path, grab_screens
 from app.console.mapping import MapController, MapPanel, load_district_or_none
+from app.console.video import VideoController
 from app.console.vitals import VitalsController, VitalsPanel
 from app.console.window import ScreenWindow, placeholder
 from app.console.workspace import PROFILES, ROLE_PROFILES, Workspace
@@ -34,6 +35,7 @@ from app.services.events import (
 )
 from app.services.mapdata import MapService
 from app.services.sync import SyncService
+from app.services.video import VideoService
 from app.services.vitals import VitalsService
 from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
@@ -46,6 +48,7 @@ from widgets.common.tasks import TaskSet
 from widgets.incidents.board import IncidentBoard
 from widgets.incidents.conflicts import ConflictInbox, ConflictRow
 from widgets.incidents.detail import IncidentDetail
+from widgets.video.panel import VideoWallPanel
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class Console(QObject):
         self.map: MapController | None = None
         self._district: tuple[DistrictMap | None, str] = (None, "")
         self.vitals: VitalsController | None = None
+        self.video: VideoController | None = None
         self.map_panel: MapPanel | None = None
         # The board and the alerts need no signed-in person; they are made before sign-in.
         self.board = IncidentBoard(self.catalog, options.language)
@@ -243,6 +247,8 @@ class Console(QObject):
             self.map.stop()
         if self.vitals is not None:
             await self.vitals.stop()
+        if self.video is not None:
+            await self.video.stop()
         self._counts_timer.stop()
         self._counts_ticker.stop()
         self._alert_timer.stop()
@@ -287,6 +293,8 @@ class Console(QObject):
             self.map.start()
         if self.vitals is not None:
             self.vitals.start()
+        if self.video is not None:
+            self._spawn(self.video.start())
         # Time makes incidents overdue without any change: count again every few seconds.
         self._counts_ticker.start(5000)
         self._counts_timer.start(0)
@@ -335,8 +343,23 @@ class Console(QObject):
                 self.options.cache_dir / "reports",
             )
             return self.tr("Vital signs"), vitals_panel
+        if name == "video":
+            assert self.sync is not None
+            video_panel = VideoWallPanel()
+            sync = self.sync
+            self.video = VideoController(
+                video_panel,
+                VideoService(sync),
+                settings=self.workspace.settings,
+                server_url=self.options.server,
+                token=lambda: sync.token,
+                selected_incident=lambda: self.detail.incident if self.detail is not None else None,
+                rows=self.board_service.rows,
+                street_names={code: s.name.get(self.options.language) for code, s in self.catalog.streets.items()},
+                pending_dir=self.options.cache_dir / "snapshots-pending",
+            )
+            return self.tr("Video wall"), video_panel
         planned = {
-            "video": (self.tr("Video wall"), self.tr("Live cameras — coming with the video wall release")),
             "drill": (self.tr("Drill"), self.tr("Drill recording and playback — coming with the training release")),
         }
         title, text = planned[name]
@@ -387,6 +410,8 @@ class Console(QObject):
     def _on_event(self, event: Event) -> None:
         if self.map is not None:
             self.map.on_event(event)
+        if self.video is not None:
+            self.video.on_event(event)
         if isinstance(event, ConnectionChanged):
             if event.state is ConnectionState.ONLINE:
                 self._snapshot_done = True
@@ -423,6 +448,8 @@ class Console(QObject):
         """Show an incident in the detail panel and bring the panel forward."""
         await self._refresh_detail(incident_id)
         self.workspace.show_panel("detail")
+        if self.video is not None and self.detail is not None and self.detail.incident is not None:
+            self.video.incident_selected(self.detail.incident)
         if self.map is not None:
             self.map.select(incident_id)
         self.board.select_incident(incident_id)

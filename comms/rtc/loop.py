@@ -9,27 +9,50 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import ctypes
 import logging
+import sys
 import threading
 from collections.abc import Callable, Coroutine
+from types import ModuleType
 from typing import Any, TypeVar
+
+uvloop: ModuleType | None
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - a dependency where it builds (not on Windows)
+    uvloop = None
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
+def _name_os_thread(name: str) -> None:
+    """Give the OS thread a name (Linux), so ``top -H`` and /proc tell the media thread apart."""
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 class MediaLoop:
     """An event loop running in a daemon thread until :meth:`stop`."""
 
     def __init__(self, name: str = "cityops-media") -> None:
-        self.loop = asyncio.new_event_loop()
+        # uvloop where it is installed (it is, with uvicorn[standard]): aiortc's work is a great
+        # many small datagrams and callbacks, which libuv handles at a fraction of the cost.
+        self.loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self._started.wait()
 
     def _run(self) -> None:
+        _name_os_thread(self._thread.name)
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._started.set)
         try:

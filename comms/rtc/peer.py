@@ -31,6 +31,17 @@ def prefer_h264(transceiver: RTCRtpTransceiver) -> None:
     transceiver.setCodecPreferences(codecs)
 
 
+def without_bandwidth_estimation(sdp: str) -> str:
+    """``sdp`` without the abs-send-time header extension and REMB feedback. The hub sends one
+    encoding of a camera to all its viewers and cannot adapt it to one of them, so the
+    receiver's bandwidth estimator (work on every packet) would estimate for nothing."""
+    return "".join(
+        line
+        for line in sdp.splitlines(keepends=True)
+        if "abs-send-time" not in line and "goog-remb" not in line
+    )
+
+
 class SenderClock:
     """Maps a received stream's RTP timestamps to the sender's wall clock, from the RTCP sender
     reports (RFC 3550 §6.4.1: an NTP time and the RTP timestamp of the same instant), so the

@@ -26,7 +26,13 @@ from aiortc.mediastreams import MediaStreamError
 from av.video.reformatter import VideoReformatter
 
 from comms.client import MediaRefusedError, ServerUnreachable
-from comms.rtc.peer import SenderClock, close_quietly, new_peer_connection, prefer_h264
+from comms.rtc.peer import (
+    SenderClock,
+    close_quietly,
+    new_peer_connection,
+    prefer_h264,
+    without_bandwidth_estimation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +145,8 @@ class CameraStream:
             clock = SenderClock()
             clock.attach(transceiver.receiver)
             await pc.setLocalDescription(await pc.createOffer())
-            request, answer = await self._signal(self.camera_id, self.variant, pc.localDescription.sdp)
+            offer = without_bandwidth_estimation(pc.localDescription.sdp)
+            request, answer = await self._signal(self.camera_id, self.variant, offer)
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
             await self._receive(transceiver.receiver.track, clock)
         finally:

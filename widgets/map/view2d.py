@@ -3,8 +3,9 @@
 :class:`MapView` gets the district's layers when it is made and the incidents and devices from
 its owner (attributes down), and tells the owner what the operator picked (messages up:
 :attr:`MapView.incidentActivated`, :attr:`MapView.clusterListed`,
-:attr:`MapView.deviceActivated`, :attr:`MapView.viewChanged`). It paints with QPainter into
-itself: no scene graph, no web view, no network tiles.
+:attr:`MapView.deviceActivated`, :attr:`MapView.viewChanged`). A camera dragged off the map
+carries :data:`~widgets.video.feed.CAMERA_MIME`, for the video wall. It paints with QPainter
+into itself: no scene graph, no web view, no network tiles.
 
 Drawing is in projected metres (:mod:`widgets.map.projection`) through one world → screen
 transform. The vector layers are paths built once (:mod:`widgets.map.layers`); incidents are
@@ -22,11 +23,12 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, QVariantAnimation, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, QVariantAnimation, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
     QContextMenuEvent,
+    QDrag,
     QFont,
     QFontMetricsF,
     QHelpEvent,
@@ -47,7 +49,7 @@ from PySide6.QtGui import (
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QMenu, QToolButton, QToolTip, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QToolButton, QToolTip, QWidget
 
 from app.domain.devices import Device, DeviceKind, DeviceState
 from app.domain.district import DistrictMap
@@ -58,6 +60,7 @@ from widgets.map.heat import heat_image
 from widgets.map.layers import Label, MapLayers
 from widgets.map.overlays import MapLegend, Panel, camera_glyph, label
 from widgets.map.projection import FloatArray, Projection, polygon_f
+from widgets.video.feed import CAMERA_MIME, camera_payload
 
 LAYERS: Final = ("boundary", "neighbours", "streets", "grid", "incidents", "sensors", "cameras", "heat")
 OFF_BY_DEFAULT: Final = frozenset({"heat"})
@@ -154,6 +157,7 @@ class MapView(QWidget):
         self._press: QPointF | None = None
         self._press_view: tuple[float, float] | None = None
         self._dragging = False
+        self._press_camera: str | None = None
         self._pinch: tuple[float, float, float, float, tuple[int, int]] | None = None
         self._touch_start: QPointF | None = None
         self._touch_moved = False
@@ -985,11 +989,18 @@ class MapView(QWidget):
             self._press = event.position()
             self._press_view = (self._cx, self._cy)
             self._dragging = False
+            # A press on a camera drags the camera (to the video wall), not the map.
+            self._press_camera = self._camera_at(event.position())
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
-        if self._press is not None and self._press_view is not None and event.buttons() & Qt.MouseButton.LeftButton:
+        if self._press is not None and self._press_camera is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            delta = pos - self._press
+            if abs(delta.x()) + abs(delta.y()) >= QApplication.startDragDistance():
+                camera, self._press, self._press_camera = self._press_camera, None, None
+                self._drag_camera(camera)
+        elif self._press is not None and self._press_view is not None and event.buttons() & Qt.MouseButton.LeftButton:
             delta = pos - self._press
             if self._dragging or abs(delta.x()) + abs(delta.y()) > DRAG_PX:
                 self._dragging = True
@@ -1005,7 +1016,35 @@ class MapView(QWidget):
             self._press = None
             self._dragging = False
             self.unsetCursor()
+        self._press_camera = None
         super().mouseReleaseEvent(event)
+
+    def _camera_at(self, pos: QPointF) -> str | None:
+        # Incidents are drawn over devices, and a click picks them first: so does a drag.
+        if self._cluster_at(pos) is not None:
+            return None
+        device = self._device_at(pos)
+        if device is None or self._devices[device].kind is not DeviceKind.CAMERA:
+            return None
+        return device
+
+    def camera_mime(self, device_id: str) -> QMimeData:
+        """What dragging camera ``device_id`` off the map carries."""
+        device = self._devices[device_id]
+        mime = QMimeData()
+        mime.setData(CAMERA_MIME, camera_payload(device.id, device.name))
+        mime.setText(device.name)
+        return mime
+
+    def _drag_camera(self, device_id: str) -> None:
+        """Drag a camera off the map; the video wall takes it. Runs until the drop."""
+        drag = QDrag(self)
+        drag.setMimeData(self.camera_mime(device_id))
+        state = style.STATES.index(self._devices[device_id].state)
+        pixmap, half = self._sprite(("device", True, state))
+        drag.setPixmap(pixmap)
+        drag.setHotSpot(QPoint(round(half), round(half)))
+        drag.exec(Qt.DropAction.CopyAction)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
