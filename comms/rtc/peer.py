@@ -36,9 +36,7 @@ def without_bandwidth_estimation(sdp: str) -> str:
     encoding of a camera to all its viewers and cannot adapt it to one of them, so the
     receiver's bandwidth estimator (work on every packet) would estimate for nothing."""
     return "".join(
-        line
-        for line in sdp.splitlines(keepends=True)
-        if "abs-send-time" not in line and "goog-remb" not in line
+        line for line in sdp.splitlines(keepends=True) if "abs-send-time" not in line and "goog-remb" not in line
     )
 
 
