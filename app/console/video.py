@@ -24,7 +24,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QBoxLayout, QToolButton
 
 from app.domain.devices import Device, DeviceKind
-from app.domain.model import Incident, SourceChannel
+from app.domain.model import Action, Incident, SourceChannel
 from app.domain.records import IDX, Record
 from app.services.events import ConnectionChanged, ConnectionState, DevicesChanged, Event, IncidentsChanged
 from app.services.sync import SyncService
@@ -59,7 +59,7 @@ def jpeg(image: QImage, quality: int = 88) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"JPG", quality)
+    image.save(buffer, "JPG", quality)  # type: ignore[call-overload]  # the stub says bytes; only str works
     buffer.close()
     return bytes(data.data())
 
@@ -97,7 +97,7 @@ class VideoController(QObject):
         self._tokens: dict[int, str] = {}
         self._watching: dict[int, tuple[str, str]] = {}
         self._alarm_candidates: set[int] = set()
-        self._alarmed: set[int] = set()
+        self._alarmed: set[tuple[int, float]] = set()
         self._tasks = TaskSet()
         self._online = False
         if street_names:
@@ -134,6 +134,11 @@ class VideoController(QObject):
                 self.wall.restore_state(json.loads(saved))
             except (ValueError, TypeError, KeyError):
                 log.warning("the saved video wall layout could not be read; starting empty")
+        elif self._devices:
+            # A workstation's first start: four of its cameras, so the wall is not blank.
+            self.wall.set_grid(2, 2)
+            for index, (camera_id, name) in enumerate(self.panel.cameras.visible_cameras(working_only=True)[:4]):
+                self.wall.assign(index, camera_id, name)
         self._reconcile()
 
     async def stop(self) -> None:
@@ -251,28 +256,32 @@ class VideoController(QObject):
         )
 
     async def _check_alarms(self) -> None:
-        """A fresh AI video alarm lights its camera's tile (putting the camera up if needed)."""
-        ids, self._alarm_candidates = self._alarm_candidates - self._alarmed, set()
+        """A fresh AI video alarm lights its camera's tile (putting the camera up if needed),
+        whether it opened an incident or joined one: the report's entry in the timeline names
+        the camera."""
+        ids, self._alarm_candidates = self._alarm_candidates, set()
         if not ids or self.rows is None:
             return
         now = time.time()
         rows = await self.rows(sorted(ids))
-        fresh = [
+        candidates = [
             i
             for i, r in rows.items()
-            if r[IDX["source"]] == SourceChannel.VIDEO_AI.value
-            and r[IDX["version"]] == 1
-            and now - float(r[IDX["reported_at"]] or 0.0) < ALARM_FRESH_S
+            if (r[IDX["source"]] == SourceChannel.VIDEO_AI.value or int(r[IDX["merged_count"]] or 0) > 0)
+            and now - float(r[IDX["updated_at"]] or 0.0) < ALARM_FRESH_S
         ]
-        for incident_id in fresh[:4]:
-            self._alarmed.add(incident_id)
+        for incident_id in candidates[:8]:
             incident = await self.sync.incident(incident_id)
             if incident is None or not incident.timeline:
                 continue
-            camera = incident.timeline[0].actor
-            device = self._devices.get(camera)
-            if device is None:
+            entry = incident.timeline[-1]
+            if entry.action not in (Action.REPORT, Action.ADD_REPORT) or now - entry.at > ALARM_FRESH_S:
                 continue
+            device = self._devices.get(entry.actor)
+            if device is None or (incident_id, entry.at) in self._alarmed:
+                continue
+            self._alarmed.add((incident_id, entry.at))
+            camera = device.id
             if self.wall.index_of(camera) is None:
                 free = self.wall.first_free()
                 index = free if free is not None else self.wall.count() - 1

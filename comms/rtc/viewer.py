@@ -189,6 +189,9 @@ class CameraStream:
             image = self._reformatter.reformat(frame, format="bgra").to_ndarray()
         else:
             image = self._reformatter.reformat(frame, width=width, height=height, format="bgra").to_ndarray()
+        if not image.flags.c_contiguous:
+            # Rows padded for alignment (a width that is not a multiple of 16): one compact copy.
+            image = np.ascontiguousarray(image)  # type: ignore[assignment]
         sent_at = clock.sent_at(frame.pts) if frame.pts is not None else None
         delay = None if sent_at is None else max(0.0, (now - sent_at) * 1000.0)
         self._deliver(cast(Image, image), sent_at, delay)

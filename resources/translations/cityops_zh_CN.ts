@@ -34,6 +34,54 @@
     </message>
 </context>
 <context>
+    <name>CameraList</name>
+    <message>
+        <location filename="../../widgets/video/cameras.py" line="96"/>
+        <source>Normal</source>
+        <extracomment>Item data: the camera&apos;s id (None on a street&apos;s row), its name, its state, the street code, the text the filter looks in, and the sort key. States whose cameras a tour skips (they would show &quot;offline&quot; for a whole page).</extracomment>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/cameras.py" line="97"/>
+        <source>Alarm</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/cameras.py" line="98"/>
+        <source>Offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/cameras.py" line="99"/>
+        <source>Fault</source>
+        <translation>故障</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/cameras.py" line="114"/>
+        <source>Search cameras</source>
+        <translation>搜索摄像机</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/cameras.py" line="208"/>
+        <source>No street</source>
+        <translation>未归属街镇</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/video/cameras.py" line="244"/>
+        <source>%n cameras</source>
+        <translation>
+            <numerusform>%n 台摄像机</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/video/cameras.py" line="246"/>
+        <source>%n not working</source>
+        <translation>
+            <numerusform>%n 台不可用</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>ConflictInbox</name>
     <message>
         <location filename="../../widgets/incidents/conflicts.py" line="45"/>
@@ -96,123 +144,118 @@
 <context>
     <name>Console</name>
     <message>
-        <location filename="../../app/console/console.py" line="116"/>
+        <location filename="../../app/console/console.py" line="122"/>
         <source>Sign-in refused: %1</source>
         <extracomment>Whether this session started from the cache with the server unreachable.</extracomment>
         <translation>登录被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="118"/>
+        <location filename="../../app/console/console.py" line="124"/>
         <source>Server unreachable: %1</source>
         <translation>无法连接服务器：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="265"/>
+        <location filename="../../app/console/console.py" line="277"/>
         <source>CityOps Console — %1</source>
         <translation>一网统管指挥台 — %1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="271"/>
+        <location filename="../../app/console/console.py" line="283"/>
         <source>Workspace</source>
         <translation>工作区</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="272"/>
+        <location filename="../../app/console/console.py" line="284"/>
         <source>Conflict inbox</source>
         <translation>冲突收件箱</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="273"/>
+        <location filename="../../app/console/console.py" line="285"/>
         <source>Save layout</source>
         <translation>保存布局</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="274"/>
+        <location filename="../../app/console/console.py" line="286"/>
         <source>Reset layout</source>
         <translation>重置布局</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="290"/>
+        <location filename="../../app/console/console.py" line="304"/>
         <source>District watch officer</source>
         <translation>区城运中心值班员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="291"/>
+        <location filename="../../app/console/console.py" line="305"/>
         <source>Street operations center</source>
         <translation>街镇城运中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="292"/>
+        <location filename="../../app/console/console.py" line="306"/>
         <source>Professional center</source>
         <translation>专业指挥中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="293"/>
+        <location filename="../../app/console/console.py" line="307"/>
         <source>Field commander</source>
         <translation>现场指挥员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="294"/>
+        <location filename="../../app/console/console.py" line="308"/>
         <source>Trainer</source>
         <translation>演练教员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="295"/>
+        <location filename="../../app/console/console.py" line="309"/>
         <source>Auditor</source>
         <translation>审计员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="296"/>
+        <location filename="../../app/console/console.py" line="310"/>
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="307"/>
+        <location filename="../../app/console/console.py" line="321"/>
         <source>Incidents</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="310"/>
+        <location filename="../../app/console/console.py" line="324"/>
         <source>Incident detail</source>
         <translation>事件详情</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="319"/>
+        <location filename="../../app/console/console.py" line="333"/>
         <source>Map</source>
         <translation>地图</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="333"/>
+        <location filename="../../app/console/console.py" line="361"/>
         <source>Video wall</source>
         <translation>视频墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="333"/>
-        <source>Live cameras — coming with the video wall release</source>
-        <translation>实时视频 — 将在视频墙版本中提供</translation>
-    </message>
-    <message>
-        <location filename="../../app/console/console.py" line="331"/>
+        <location filename="../../app/console/console.py" line="345"/>
         <source>Vital signs</source>
         <translation>数字体征</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="334"/>
+        <location filename="../../app/console/console.py" line="363"/>
         <source>Drill</source>
         <translation>演练</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="334"/>
+        <location filename="../../app/console/console.py" line="363"/>
         <source>Drill recording and playback — coming with the training release</source>
         <translation>演练录制与回放 — 将在演练版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="436"/>
+        <location filename="../../app/console/console.py" line="478"/>
         <source>the console could not record the action: %1</source>
         <translation>指挥台未能记录该操作：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="443"/>
+        <location filename="../../app/console/console.py" line="485"/>
         <source>the command waits in the outbox and is sent on reconnect</source>
         <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
     </message>
@@ -455,6 +498,25 @@
         <location filename="../../widgets/vitals/evaluation.py" line="394"/>
         <source>Ranked by {figure}</source>
         <translation>按{figure}排名</translation>
+    </message>
+</context>
+<context>
+    <name>GridPicker</name>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="72"/>
+        <source>Apply</source>
+        <extracomment>Tour interval: range and default (seconds). Message colours by level.</extracomment>
+        <translation>应用</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="73"/>
+        <source>Rows</source>
+        <translation>行</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="75"/>
+        <source>Columns</source>
+        <translation>列</translation>
     </message>
 </context>
 <context>
@@ -821,33 +883,32 @@
 <context>
     <name>MapController</name>
     <message>
-        <location filename="../../app/console/mapping.py" line="242"/>
+        <location filename="../../app/console/mapping.py" line="251"/>
         <source>Device %1 is no longer registered</source>
-        <extracomment>How many incidents the map holds (for the status line and tests).</extracomment>
         <translation>设备 %1 已不在登记册中</translation>
     </message>
     <message>
-        <location filename="../../app/console/mapping.py" line="245"/>
+        <location filename="../../app/console/mapping.py" line="254"/>
         <source>normal</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../app/console/mapping.py" line="246"/>
+        <location filename="../../app/console/mapping.py" line="255"/>
         <source>alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/console/mapping.py" line="247"/>
+        <location filename="../../app/console/mapping.py" line="256"/>
         <source>offline</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location filename="../../app/console/mapping.py" line="248"/>
+        <location filename="../../app/console/mapping.py" line="257"/>
         <source>fault</source>
         <translation>故障</translation>
     </message>
     <message>
-        <location filename="../../app/console/mapping.py" line="250"/>
+        <location filename="../../app/console/mapping.py" line="259"/>
         <source>%1 — %2</source>
         <translation>%1 — %2</translation>
     </message>
@@ -863,7 +924,7 @@
 <context>
     <name>MapPanel</name>
     <message>
-        <location filename="../../app/console/mapping.py" line="75"/>
+        <location filename="../../app/console/mapping.py" line="88"/>
         <source>The map layers are not built on this workstation.
 %1</source>
         <extracomment>How often changed incidents are applied to the map, at most (ms).</extracomment>
@@ -871,22 +932,22 @@
 %1</translation>
     </message>
     <message>
-        <location filename="../../app/console/mapping.py" line="89"/>
+        <location filename="../../app/console/mapping.py" line="102"/>
         <source>2D map</source>
         <translation>二维地图</translation>
     </message>
     <message>
-        <location filename="../../app/console/mapping.py" line="93"/>
+        <location filename="../../app/console/mapping.py" line="106"/>
         <source>3D fire safety</source>
         <translation>三维消防安全</translation>
     </message>
     <message>
-        <location filename="../../app/console/mapping.py" line="115"/>
+        <location filename="../../app/console/mapping.py" line="128"/>
         <source>Pick a column to list its incidents</source>
         <translation>点击柱体，列出该网格的事件</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/console/mapping.py" line="132"/>
+        <location filename="../../app/console/mapping.py" line="145"/>
         <source>Grid cell %1: %n incidents</source>
         <translation>
             <numerusform>网格 %1：%n 件事件</numerusform>
@@ -896,186 +957,186 @@
 <context>
     <name>MapView</name>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="211"/>
+        <location filename="../../widgets/map/view2d.py" line="215"/>
         <source>Zoom in (+)</source>
         <extracomment>Largest zoom, pixels per metre (half a metre per pixel). The zoom that following a selected incident goes to when the map is further out. The unit grid is drawn only when a cell is wider than this on screen. A single incident&apos;s marker radius, and the bubbles&apos; smallest and largest radius (pixels). Minimum time between repaints caused by data changes (about 30 Hz). How far the pointer may move (pixels) before a press becomes a drag. Incidents listed in a cluster&apos;s pop-up at most (all ids go out in clusterListed). Devices in view above which they are drawn as plain dots. Sub-pixel shifts at which the district boundary&apos;s hairline is drawn (its weight) and its glow. Duration of the animated zoom into a cluster (0: jump).</extracomment>
         <translation>放大（+）</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="213"/>
+        <location filename="../../widgets/map/view2d.py" line="217"/>
         <source>Zoom out (−)</source>
         <translation>缩小（−）</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="215"/>
-        <location filename="../../widgets/map/view2d.py" line="1066"/>
+        <location filename="../../widgets/map/view2d.py" line="219"/>
+        <location filename="../../widgets/map/view2d.py" line="1107"/>
         <source>Whole district</source>
         <translation>全区</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="215"/>
+        <location filename="../../widgets/map/view2d.py" line="219"/>
         <source>Fit the whole district (Home)</source>
         <translation>显示全区（Home 键）</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="217"/>
+        <location filename="../../widgets/map/view2d.py" line="221"/>
         <source>Layers</source>
         <translation>图层</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="217"/>
+        <location filename="../../widgets/map/view2d.py" line="221"/>
         <source>Show or hide map layers</source>
         <translation>显示或隐藏地图图层</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="221"/>
+        <location filename="../../widgets/map/view2d.py" line="225"/>
         <source>District boundary</source>
         <translation>区界</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="222"/>
+        <location filename="../../widgets/map/view2d.py" line="226"/>
         <source>Neighbouring districts</source>
         <translation>相邻区</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="223"/>
+        <location filename="../../widgets/map/view2d.py" line="227"/>
         <source>Streets</source>
         <translation>街道</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="224"/>
+        <location filename="../../widgets/map/view2d.py" line="228"/>
         <source>Unit grid (shown when a cell is over 6 px)</source>
         <translation>单元网格（格子大于 6 像素时显示）</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="225"/>
+        <location filename="../../widgets/map/view2d.py" line="229"/>
         <source>Incidents</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="226"/>
+        <location filename="../../widgets/map/view2d.py" line="230"/>
         <source>Sensors</source>
         <translation>感知设备</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="227"/>
+        <location filename="../../widgets/map/view2d.py" line="231"/>
         <source>Cameras</source>
         <translation>视频点位</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="228"/>
+        <location filename="../../widgets/map/view2d.py" line="232"/>
         <source>Incident heat</source>
         <translation>事件热力</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="239"/>
+        <location filename="../../widgets/map/view2d.py" line="243"/>
         <source>Follow selected</source>
         <translation>跟随选中</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="239"/>
+        <location filename="../../widgets/map/view2d.py" line="243"/>
         <source>Centre the map on the selected incident</source>
         <translation>地图以选中的事件为中心</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="247"/>
+        <location filename="../../widgets/map/view2d.py" line="251"/>
         <source>Normal</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="248"/>
+        <location filename="../../widgets/map/view2d.py" line="252"/>
         <source>Alarm</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="249"/>
+        <location filename="../../widgets/map/view2d.py" line="253"/>
         <source>Offline</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="250"/>
+        <location filename="../../widgets/map/view2d.py" line="254"/>
         <source>Fault</source>
         <translation>故障</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="252"/>
+        <location filename="../../widgets/map/view2d.py" line="256"/>
         <source>Devices</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="258"/>
+        <location filename="../../widgets/map/view2d.py" line="262"/>
         <source>Street boundaries are approximate</source>
         <translation>街道边界为近似</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="269"/>
-        <location filename="../../widgets/map/view2d.py" line="1188"/>
+        <location filename="../../widgets/map/view2d.py" line="273"/>
+        <location filename="../../widgets/map/view2d.py" line="1229"/>
         <source>Grid cell %1</source>
         <translation>单元网格 %1</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="271"/>
+        <location filename="../../widgets/map/view2d.py" line="275"/>
         <source>Boundary: %1</source>
         <translation>区界来源：%1</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="822"/>
+        <location filename="../../widgets/map/view2d.py" line="828"/>
         <source>%1 km</source>
         <translation>%1 公里</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="824"/>
+        <location filename="../../widgets/map/view2d.py" line="830"/>
         <source>%1 m</source>
         <translation>%1 米</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/map/view2d.py" line="934"/>
+        <location filename="../../widgets/map/view2d.py" line="940"/>
         <source>%n incidents here</source>
         <translation>
             <numerusform>此处 %n 件事件</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/map/view2d.py" line="943"/>
+        <location filename="../../widgets/map/view2d.py" line="949"/>
         <source>… and %n more (see the board)</source>
         <translation>
             <numerusform>……另有 %n 件（见事件列表）</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="1050"/>
+        <location filename="../../widgets/map/view2d.py" line="1091"/>
         <source>Select incident #%1</source>
         <translation>选中事件 #%1</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="1054"/>
+        <location filename="../../widgets/map/view2d.py" line="1095"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="1057"/>
+        <location filename="../../widgets/map/view2d.py" line="1098"/>
         <source>List incidents</source>
         <translation>列出事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="1063"/>
+        <location filename="../../widgets/map/view2d.py" line="1104"/>
         <source>Show device %1</source>
         <translation>查看设备 %1</translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="1150"/>
+        <location filename="../../widgets/map/view2d.py" line="1191"/>
         <source>Incident #%1</source>
         <translation>事件 #%1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/map/view2d.py" line="1154"/>
+        <location filename="../../widgets/map/view2d.py" line="1195"/>
         <source>%n incidents</source>
         <translation>
             <numerusform>%n 件事件</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../widgets/map/view2d.py" line="1184"/>
+        <location filename="../../widgets/map/view2d.py" line="1225"/>
         <source>WGS84 — move the pointer over the map</source>
         <translation>WGS84 — 将指针移到地图上</translation>
     </message>
@@ -1243,6 +1304,243 @@
         <source>Merged report</source>
         <translation>合并上报</translation>
     </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="51"/>
+        <source>Attachment</source>
+        <translation>附件</translation>
+    </message>
+</context>
+<context>
+    <name>VideoController</name>
+    <message>
+        <location filename="../../app/console/video.py" line="106"/>
+        <source>Follow incident</source>
+        <extracomment>An AI video alarm lights its camera this long (seconds), if it is this fresh. Cameras put on the wall for a selected incident.</extracomment>
+        <translation>跟随事件</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="107"/>
+        <source>Put the cameras nearest to the selected incident on the wall</source>
+        <translation>将距所选事件最近的摄像机上墙</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="204"/>
+        <source>%1 on tile %2</source>
+        <translation>%1 已上墙至画面 %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="236"/>
+        <source>No camera within 1.5 km of incident #%1</source>
+        <translation>事件 #%1 周边 1.5 公里内无摄像机</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="248"/>
+        <source>Incident #%1: the %2 nearest cameras are on the wall</source>
+        <translation>事件 #%1：最近的 %2 台摄像机已上墙</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="282"/>
+        <source>AI video alarm #%1: %2</source>
+        <translation>AI视频告警 #%1：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="292"/>
+        <source>Select an incident first: the snapshot is attached to it</source>
+        <translation>请先选择事件：快照将附加到该事件</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="295"/>
+        <source>This tile shows no picture yet</source>
+        <translation>该画面尚无图像</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="303"/>
+        <source>The server cannot be reached; the snapshot was not sent</source>
+        <translation>无法连接服务器，快照未发送</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="308"/>
+        <source>Offline: the snapshot is kept and goes to incident #%1 when the server is back</source>
+        <translation>离线：快照已暂存，服务器恢复后将发送至事件 #%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="315"/>
+        <location filename="../../app/console/video.py" line="352"/>
+        <source>Snapshot refused: %1</source>
+        <translation>快照被拒绝：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="319"/>
+        <source>Snapshot of %1 attached to incident #%2</source>
+        <translation>%1 的快照已附加到事件 #%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/video.py" line="355"/>
+        <source>Snapshot taken offline attached to incident #%1</source>
+        <translation>离线截取的快照已附加到事件 #%1</translation>
+    </message>
+</context>
+<context>
+    <name>VideoWall</name>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="215"/>
+        <source>Video wall</source>
+        <extracomment>The MIME type of a tile dragged inside a wall: JSON ``{&quot;wall&quot;: token, &quot;index&quot;: i}``. Grid presets (tiles → rows, cols) and the largest custom grid side. How often the wall looks for new frames (ms): a little faster than the fastest stream. Seconds without a frame before the wall marks a live tile stalled. The window over which a tile&apos;s frame rate is measured (seconds). Weight of the newest delay in the smoothed delay. Seconds between refreshes of a live tile&apos;s fps and delay readout. Pixels between tiles, and the width of the selection and alarm borders. One pulse of an alarm border (seconds). The colour of each state&apos;s live dot (None: no dot). States in which a tile shows the frames it gets; in the others they are thrown away. Seconds without a frame before a live tile shows as stalled.</extracomment>
+        <translation>视频墙</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="853"/>
+        <source>%1 fps</source>
+        <translation>%1 帧/秒</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="856"/>
+        <source>%1 ms</source>
+        <translation>%1 毫秒</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="910"/>
+        <source>No permission: %1</source>
+        <translation>无权限：%1</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="918"/>
+        <source>Drag a camera here</source>
+        <translation>拖入摄像机</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="920"/>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="922"/>
+        <source>Signal lost, reconnecting…</source>
+        <translation>信号中断，正在重连…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="924"/>
+        <source>No permission</source>
+        <translation>无权限</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="926"/>
+        <source>Offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="977"/>
+        <source>AI alarm</source>
+        <translation>AI告警</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="1049"/>
+        <source>Enlarge</source>
+        <translation>放大</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="1052"/>
+        <source>Back to the grid</source>
+        <translation>返回宫格</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="1053"/>
+        <source>Snapshot to incident</source>
+        <translation>快照至事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/wall.py" line="1056"/>
+        <source>Remove from wall</source>
+        <translation>移出视频墙</translation>
+    </message>
+</context>
+<context>
+    <name>VideoWallPanel</name>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="109"/>
+        <source>Layout</source>
+        <translation>布局</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/video/panel.py" line="115"/>
+        <source>%n cameras</source>
+        <translation>
+            <numerusform>%n 画面</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="119"/>
+        <location filename="../../widgets/video/panel.py" line="259"/>
+        <source>Custom…</source>
+        <translation>自定义…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="119"/>
+        <source>Choose rows and columns</source>
+        <translation>选择行数和列数</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="132"/>
+        <source>Tour</source>
+        <translation>轮巡</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="133"/>
+        <source>Show the cameras of the selected street, or all the list shows, a page at a time</source>
+        <translation>逐页轮巡所选街镇的摄像机（未选街镇时轮巡列表中全部摄像机）</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="140"/>
+        <source> s</source>
+        <translation> 秒</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="141"/>
+        <source>Seconds per page</source>
+        <translation>每页停留秒数</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="157"/>
+        <source>Snapshot</source>
+        <translation>快照</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="157"/>
+        <source>Attach the selected tile&apos;s picture to an incident</source>
+        <translation>将所选画面的截图附加到事件</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="214"/>
+        <source>%1 of %2 tiles live</source>
+        <translation>%1/%2 个画面在线</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="217"/>
+        <source>tour page %1/%2</source>
+        <translation>轮巡第 %1/%2 页</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="225"/>
+        <source>Select a tile first</source>
+        <translation>请先选择画面</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="227"/>
+        <source>This tile shows no picture yet</source>
+        <translation>该画面尚无图像</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/video/panel.py" line="270"/>
+        <source>No working cameras to tour</source>
+        <translation>没有可轮巡的正常摄像机</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/video/panel.py" line="274"/>
+        <source>Touring %n cameras</source>
+        <translation>
+            <numerusform>正在轮巡 %n 台摄像机</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>VitalTile</name>
@@ -1261,70 +1559,70 @@
 <context>
     <name>VitalsController</name>
     <message>
-        <location filename="../../app/console/vitals.py" line="121"/>
+        <location filename="../../app/console/vitals.py" line="122"/>
         <source>Loading the evaluation…</source>
         <extracomment>Where reports are written, and the last one written (for the status line and tests).</extracomment>
         <translation>正在加载综合评价…</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="129"/>
+        <location filename="../../app/console/vitals.py" line="130"/>
         <source>Evaluation unavailable: the server cannot be reached (%1)</source>
         <translation>综合评价不可用：无法连接服务器（%1）</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="133"/>
+        <location filename="../../app/console/vitals.py" line="134"/>
         <source>Evaluation refused: %1</source>
         <translation>综合评价请求被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="140"/>
+        <location filename="../../app/console/vitals.py" line="141"/>
         <source>(no unit)</source>
         <translation>（未派遣）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/console/vitals.py" line="145"/>
+        <location filename="../../app/console/vitals.py" line="146"/>
         <source>%1: %n groups</source>
         <translation>
             <numerusform>%1：%n 个对象</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="157"/>
+        <location filename="../../app/console/vitals.py" line="158"/>
         <source>Gathering the figures…</source>
         <translation>正在汇总数据…</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="157"/>
+        <location filename="../../app/console/vitals.py" line="158"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="159"/>
+        <location filename="../../app/console/vitals.py" line="160"/>
         <source>City health check report</source>
         <translation>城市体检报告</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="172"/>
+        <location filename="../../app/console/vitals.py" line="173"/>
         <source>Report unavailable: the server cannot be reached (%1)</source>
         <translation>无法生成报告：无法连接服务器（%1）</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="175"/>
+        <location filename="../../app/console/vitals.py" line="176"/>
         <source>Report refused: %1</source>
         <translation>报告请求被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="178"/>
+        <location filename="../../app/console/vitals.py" line="179"/>
         <source>Report cancelled</source>
         <translation>已取消生成报告</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="182"/>
+        <location filename="../../app/console/vitals.py" line="183"/>
         <source>Writing the PDF…</source>
         <translation>正在生成 PDF…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/console/vitals.py" line="196"/>
+        <location filename="../../app/console/vitals.py" line="197"/>
         <source>Report written: %1 (%n pages)</source>
         <translation>
             <numerusform>报告已生成：%1（共 %n 页）</numerusform>
@@ -1369,22 +1667,22 @@
 <context>
     <name>VitalsPanel</name>
     <message>
-        <location filename="../../app/console/vitals.py" line="50"/>
+        <location filename="../../app/console/vitals.py" line="51"/>
         <source>City health check report…</source>
         <translation>城市体检报告…</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="53"/>
+        <location filename="../../app/console/vitals.py" line="54"/>
         <source>A PDF and HTML report of the period chosen below: vital signs, evaluation, problems by street</source>
         <translation>按下方所选时段生成 PDF 与 HTML 报告：数字体征、综合评价、各街道突出问题</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="58"/>
+        <location filename="../../app/console/vitals.py" line="59"/>
         <source>Vital signs</source>
         <translation>数字体征</translation>
     </message>
     <message>
-        <location filename="../../app/console/vitals.py" line="59"/>
+        <location filename="../../app/console/vitals.py" line="60"/>
         <source>Evaluation</source>
         <translation>综合评价</translation>
     </message>
