@@ -1324,58 +1324,58 @@
         <translation>将距所选事件最近的摄像机上墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="204"/>
+        <location filename="../../app/console/video.py" line="209"/>
         <source>%1 on tile %2</source>
         <translation>%1 已上墙至画面 %2</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="236"/>
+        <location filename="../../app/console/video.py" line="241"/>
         <source>No camera within 1.5 km of incident #%1</source>
         <translation>事件 #%1 周边 1.5 公里内无摄像机</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="248"/>
+        <location filename="../../app/console/video.py" line="253"/>
         <source>Incident #%1: the %2 nearest cameras are on the wall</source>
         <translation>事件 #%1：最近的 %2 台摄像机已上墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="282"/>
+        <location filename="../../app/console/video.py" line="291"/>
         <source>AI video alarm #%1: %2</source>
         <translation>AI视频告警 #%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="292"/>
+        <location filename="../../app/console/video.py" line="301"/>
         <source>Select an incident first: the snapshot is attached to it</source>
         <translation>请先选择事件：快照将附加到该事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="295"/>
+        <location filename="../../app/console/video.py" line="304"/>
         <source>This tile shows no picture yet</source>
         <translation>该画面尚无图像</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="303"/>
+        <location filename="../../app/console/video.py" line="312"/>
         <source>The server cannot be reached; the snapshot was not sent</source>
         <translation>无法连接服务器，快照未发送</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="308"/>
+        <location filename="../../app/console/video.py" line="317"/>
         <source>Offline: the snapshot is kept and goes to incident #%1 when the server is back</source>
         <translation>离线：快照已暂存，服务器恢复后将发送至事件 #%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="315"/>
-        <location filename="../../app/console/video.py" line="352"/>
+        <location filename="../../app/console/video.py" line="324"/>
+        <location filename="../../app/console/video.py" line="361"/>
         <source>Snapshot refused: %1</source>
         <translation>快照被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="319"/>
+        <location filename="../../app/console/video.py" line="328"/>
         <source>Snapshot of %1 attached to incident #%2</source>
         <translation>%1 的快照已附加到事件 #%2</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="355"/>
+        <location filename="../../app/console/video.py" line="364"/>
         <source>Snapshot taken offline attached to incident #%1</source>
         <translation>离线截取的快照已附加到事件 #%1</translation>
     </message>
