@@ -100,6 +100,9 @@ class VideoController(QObject):
         self._alarmed: set[tuple[int, float]] = set()
         self._tasks = TaskSet()
         self._online = False
+        #: Whether :meth:`start` has put the wall back (or filled it the first time).
+        self.started = False
+        self._first_start = False
         if street_names:
             panel.cameras.set_street_names(street_names)
         self.follow = QToolButton()
@@ -134,12 +137,23 @@ class VideoController(QObject):
                 self.wall.restore_state(json.loads(saved))
             except (ValueError, TypeError, KeyError):
                 log.warning("the saved video wall layout could not be read; starting empty")
-        elif self._devices:
-            # A workstation's first start: four of its cameras, so the wall is not blank.
-            self.wall.set_grid(2, 2)
-            for index, (camera_id, name) in enumerate(self.panel.cameras.visible_cameras(working_only=True)[:4]):
-                self.wall.assign(index, camera_id, name)
+        else:
+            self._first_start = True
+            self._fill_first()
         self._reconcile()
+        self.started = True
+
+    def _fill_first(self) -> None:
+        """A workstation's first start: four of its cameras, so the wall is not blank (as soon
+        as the cameras are known)."""
+        if not self._first_start or not self._devices:
+            return
+        self._first_start = False
+        if any(self.wall.tiles()):
+            return
+        self.wall.set_grid(2, 2)
+        for index, (camera_id, name) in enumerate(self.panel.cameras.visible_cameras(working_only=True)[:4]):
+            self.wall.assign(index, camera_id, name)
 
     async def stop(self) -> None:
         self.save()
@@ -214,6 +228,7 @@ class VideoController(QObject):
         cameras = [d for d in devices if d.kind is DeviceKind.CAMERA]
         self._devices = {d.id: d for d in cameras}
         self.panel.cameras.set_cameras(cameras)
+        self._fill_first()
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, DevicesChanged):

@@ -90,11 +90,16 @@ def test_the_wall_follows_the_incident_plays_live_and_attaches_a_snapshot(
         # One offscreen screen: the console is compact, the wall one of its tabs.
         console.workspace.show_panel("video")
         assert wall.isVisible()
-        await until(lambda: len(panel.cameras.camera_ids()) == 5, what="the cameras in the list")
+        await until(lambda: controller.started and len(panel.cameras.camera_ids()) == 5, what="the cameras")
+        # A first start fills the wall with four of the cameras; the operator clears it.
+        assert sum(1 for c in wall.tiles() if c) == 4
+        wall.set_grid(1, 1)
+        wall.unassign(0)
         wall.set_grid(2, 2)
+        assert wall.tiles() == [None] * 4
         await until(lambda: console.sync.state.value == "online", what="the console online")
         incident_id = await asyncio.to_thread(report, server)
-        await until(lambda: console.board_service is not None, what="the board")
+        await until(lambda: console.sync.incident(incident_id), what="the incident in the console's cache")
         await console.show_incident(incident_id)
         console.workspace.show_panel("video")  # the detail came forward in the compact layout
         # The four nearest cameras, not the far one, go on the wall and play.
@@ -155,9 +160,9 @@ def test_a_snapshot_without_an_incident_says_so(server: ServerProcess, qloop: Lo
         console = await consoles("officer")
         controller = console.video
         assert controller is not None
-        await until(lambda: controller.panel.cameras.camera_ids() == ["CAM-NEAR-0"], what="the camera listed")
         console.workspace.show_panel("video")
-        controller.wall.cameraDropped.emit(0, "CAM-NEAR-0", "")
+        # The first start puts the only camera on the first tile, once it is known.
+        await until(lambda: controller.wall.tiles()[0] == "CAM-NEAR-0", what="the camera on the first tile")
         await until(lambda: controller.wall.state(0) is TileState.LIVE, timeout=30, what="the tile live")
         await controller.snapshot(0)
         assert controller.panel.message_level == "warn"
