@@ -218,6 +218,8 @@ class VideoController(QObject):
             self.wall.set_state(index, tile_state, detail)
 
     def _on_dropped(self, index: int, camera_id: str, name: str) -> None:
+        if not 0 <= index < self.wall.count():
+            return
         device = self._devices.get(camera_id)
         self.wall.assign(index, camera_id, device.name if device is not None else name)
         self.panel.show_message(self.tr("%1 on tile %2").replace("%1", name or camera_id).replace("%2", str(index + 1)))
