@@ -73,9 +73,12 @@ def report(server: ServerProcess, source: str = "citizen", reporter: str = "") -
 
 
 def pixels(image: QImage) -> Any:
-    image = image.convertToFormat(QImage.Format.Format_RGB32)
-    ptr = image.constBits()
-    return np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)[:, : image.width()]
+    """A copy of the picture's BGRA pixels (a copy: the converted image's memory is freed when
+    it goes, and a view into it would read freed memory)."""
+    converted = image.convertToFormat(QImage.Format.Format_RGB32)
+    view = np.frombuffer(converted.constBits(), np.uint8)
+    rows = view.reshape(converted.height(), converted.bytesPerLine() // 4, 4)[:, : converted.width()]
+    return np.array(rows, copy=True)
 
 
 def test_the_wall_follows_the_incident_plays_live_and_attaches_a_snapshot(
