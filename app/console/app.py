@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.console.qt import choose_font, install_translations
+from app.console.qt import choose_font, collect_on_qt_thread, install_translations
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ def main(args: argparse.Namespace) -> int:
     app.setOrganizationName("CityOps")
     choose_font(app)
     install_translations(app, options.language)
+    collect_on_qt_thread(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     from app.console.console import Console

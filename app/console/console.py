@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from app.console.app import ConsoleOptions, cache_path, grab_screens
 from app.console.mapping import MapController, MapPanel, load_district_or_none
+from app.console.qt import collect_on_qt_thread
 from app.console.video import VideoController
 from app.console.vitals import VitalsController, VitalsPanel
 from app.console.window import ScreenWindow, placeholder
@@ -213,6 +214,9 @@ class Console(QObject):
 
     async def start(self) -> bool:
         """Sign in, open the windows and start syncing; False when the operator cancelled."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            collect_on_qt_thread(app)  # threads (video, cache) must never finalise Qt objects
         session = await self.sign_in()
         if session is None:
             return False

@@ -41,6 +41,8 @@ STALL_S = 2.0
 DEAD_S = 5.0
 #: Seconds for the first frame after the answer (ICE, DTLS, the next keyframe).
 FIRST_FRAME_S = 10.0
+#: How often the watchdog looks at a stream (seconds).
+WATCH_S = 0.5
 BACKOFF_START = 0.5
 BACKOFF_MAX = 8.0
 
@@ -158,23 +160,36 @@ class CameraStream:
             await close_quietly(pc)
 
     async def _receive(self, track: Any, clock: SenderClock) -> None:
-        waited = 0.0
-        first = True
-        while True:
-            limit = FIRST_FRAME_S if first else STALL_S
-            try:
-                frame = await asyncio.wait_for(track.recv(), limit)
-            except TimeoutError:
-                if first:
-                    raise TimeoutError(f"no picture within {FIRST_FRAME_S:.0f} s") from None
-                waited += limit
-                self._set(StreamState.STALLED, "no picture")
-                if waited >= DEAD_S:
-                    raise TimeoutError(f"no picture for {waited:.0f} s") from None
-                continue
-            first = False
-            waited = 0.0
-            self._show(frame, clock)
+        """Show every frame until the stream stops: a watchdog (twice a second) marks it stalled
+        and ends it, rather than a timeout around every frame (a task and a timer each)."""
+        started = time.monotonic()
+        shown_before = self.frames
+
+        async def pump() -> None:
+            while True:
+                self._show(await track.recv(), clock)
+
+        receiving = asyncio.ensure_future(pump())
+        try:
+            while True:
+                done, _ = await asyncio.wait({receiving}, timeout=WATCH_S)
+                if done:
+                    receiving.result()  # the track ended: re-raises MediaStreamError
+                    return
+                now = time.monotonic()
+                if self.frames == shown_before:
+                    if now - started >= FIRST_FRAME_S:
+                        raise TimeoutError(f"no picture within {FIRST_FRAME_S:.0f} s")
+                    continue
+                idle = now - self.last_frame_at
+                if idle >= DEAD_S:
+                    raise TimeoutError(f"no picture for {idle:.0f} s")
+                if idle >= STALL_S and self.state is StreamState.LIVE:
+                    self._set(StreamState.STALLED, "no picture")
+        finally:
+            receiving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
+                await receiving
 
     def _show(self, frame: av.VideoFrame, clock: SenderClock) -> None:
         now = time.time()

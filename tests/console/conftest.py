@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from app.console.qt import choose_font, install_translations
+from app.console.qt import QtThreadCollector, choose_font, install_translations
 from app.domain.permissions import Principal, Role
 from app.server.config import ServerConfig
 from app.server.passwords import hash_password
@@ -59,6 +59,10 @@ def qloop(qt_app: QApplication) -> Iterator[Loop]:
     asyncio.set_event_loop(loop)
     yield Loop(loop)
     loop.run_until_complete(loop.shutdown_asyncgens())
+    # Consoles collect garbage on the Qt thread only; other tests get Python's own back.
+    collector = qt_app.findChild(QtThreadCollector)
+    if isinstance(collector, QtThreadCollector):
+        collector.stop()
     asyncio.set_event_loop(None)
     loop.close()
 
