@@ -177,7 +177,8 @@ class VideoController(QObject):
         for index, camera in enumerate(wall.tiles()):
             if camera is None:
                 continue
-            width, _ = wall.feed(index).target_size()
+            # The tile's size on screen (its feed asks for nothing while the wall is hidden).
+            width = round(wall.tile_rect(index).width() * wall.devicePixelRatioF())
             wanted[index] = (camera, variant_for(width))
         for index in [i for i in self._watching if wanted.get(i) != self._watching[i]]:
             del self._watching[index]

@@ -209,6 +209,7 @@ class VideoWall(QWidget):
 
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._shown = False
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 180)
@@ -309,10 +310,17 @@ class VideoWall(QWidget):
         self._update_targets()
 
     def _update_targets(self) -> None:
-        ratio = self.devicePixelRatioF()
         for i, tile in enumerate(self._tiles):
-            rect = self.tile_rect(i)
-            tile.feed.set_target_size(*fit_16_9(rect.width() * ratio, rect.height() * ratio))
+            tile.feed.set_target_size(*self._target(i))
+
+    def _target(self, index: int) -> tuple[int, int]:
+        """The size tile ``index`` wants pictures in: (0, 0) while nobody can see it (the wall
+        hidden, or another tile enlarged), so the media thread converts nothing for it."""
+        if not self._shown or not self._in_view(index):
+            return (0, 0)
+        rect = self.tile_rect(index)
+        ratio = self.devicePixelRatioF()
+        return fit_16_9(rect.width() * ratio, rect.height() * ratio)
 
     # == cameras on tiles ===================================================================
     def tiles(self) -> list[str | None]:
@@ -383,10 +391,8 @@ class VideoWall(QWidget):
     def _replace(self, index: int, tile: _Tile) -> None:
         # A new feed: frames still coming from the old camera's stream go nowhere.
         self._tiles[index] = tile
-        rect = self.tile_rect(index)
-        ratio = self.devicePixelRatioF()
-        tile.feed.set_target_size(*fit_16_9(rect.width() * ratio, rect.height() * ratio))
-        self.update(rect)
+        tile.feed.set_target_size(*self._target(index))
+        self.update(self.tile_rect(index))
         self.tileStateChanged.emit(index)
 
     # == state =============================================================================
@@ -1098,13 +1104,21 @@ class VideoWall(QWidget):
 
     # == visibility, size ===================================================================
     def showEvent(self, event: QShowEvent) -> None:
+        self._shown = True
+        # Hidden tiles got no pictures: do not take that for a stall now.
+        now = time.monotonic()
+        for tile in self._tiles:
+            tile.last_frame_at = max(tile.last_frame_at, now)
         self._layout()
         self._timer.start()
         super().showEvent(event)
 
     def hideEvent(self, event: QHideEvent) -> None:
-        # No frames are taken while hidden: the feeds keep only the newest, so nothing piles up.
+        # No frames are taken while hidden, and none converted (target size 0): the streams
+        # stay up, so the wall is live again the moment it shows.
+        self._shown = False
         self._timer.stop()
+        self._update_targets()
         super().hideEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
