@@ -31,6 +31,7 @@ from comms.rtc.peer import (
     close_quietly,
     new_peer_connection,
     prefer_h264,
+    release_on_marker,
     without_bandwidth_estimation,
 )
 
@@ -144,6 +145,7 @@ class CameraStream:
         try:
             transceiver = pc.addTransceiver("video", direction="recvonly")
             prefer_h264(transceiver)
+            release_on_marker(transceiver.receiver)
             clock = SenderClock()
             clock.attach(transceiver.receiver)
             await pc.setLocalDescription(await pc.createOffer())
