@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection as WebSocket
 
 from comms.protocol import ClientConnection
 from comms.protocol.connection import MAX_SERVER_MESSAGE, ClientEvent
-from comms.protocol.messages import Command, MediaOffer
+from comms.protocol.messages import Command, MediaOffer, TalkMessage
 
 
 class AuthError(Exception):
@@ -142,6 +142,11 @@ class SyncChannel:
     async def offer_media(self, offer: MediaOffer) -> None:
         """Ask the media hub for a stream; the answer or refusal comes through :meth:`events`."""
         self.protocol.media_offer(offer)
+        await self._send_queued()
+
+    async def talk(self, message: TalkMessage) -> None:
+        """A talk group message; the floor control's answers come through :meth:`events`."""
+        self.protocol.talk(message)
         await self._send_queued()
 
     async def close_media(self, request: str) -> None:

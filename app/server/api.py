@@ -51,6 +51,7 @@ from app.server.hub import Hub
 from app.server.passwords import verify_password
 from app.server.sensors import Observation, SensorMonitor
 from app.server.sync import SyncSession, principal_scope
+from app.server.talk import TalkHub
 from app.server.video import VideoHub
 from app.server.writer import DeviceResult, IntakeResult, StoreUnavailable, Writer
 from app.storage.catalog_file import read_catalog
@@ -247,6 +248,7 @@ class Server:
         self.sensors: SensorMonitor | None = None
         self.writer: Writer | None = None
         self.video: VideoHub | None = None
+        self.talk = TalkHub(self._incident_scope)
         self._checkpointer: asyncio.Task[None] | None = None
         self.started_at = time.time()
         self._ensure_intake_key()
@@ -269,11 +271,18 @@ class Server:
         self.sensors = SensorMonitor(self.store, self.writer, self.catalog, self.rules)
         await self.sensors.start()
         self.video = VideoHub()
+        self.talk.start()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints())
         # What exists at start lives as long as the server: keep it out of the collector's
         # way, so that full collections stay short on the write path.
         gc.collect()
         gc.freeze()
+
+    async def _incident_scope(self, incident_id: int) -> tuple[str, str, str | None] | None:
+        incident = await asyncio.to_thread(self.store.incident, incident_id)
+        if incident is None:
+            return None
+        return incident.location.street, incident.category, incident.unit
 
     def attachment_path(self, incident_id: int, name: str) -> Path:
         """Where an incident's attached file lives (``name`` as checked by :data:`ATTACHMENT_NAME`)."""
@@ -297,6 +306,7 @@ class Server:
     async def stop(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
+        await self.talk.stop()
         if self.video is not None:
             await asyncio.to_thread(self.video.shutdown)
         if self.sensors is not None:
@@ -545,7 +555,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def sync(websocket: WebSocket) -> None:
         await websocket.accept()
         assert server.writer is not None
-        session = SyncSession(websocket, server.store, server.catalog, server.hub, server.writer, server.video)
+        session = SyncSession(
+            websocket, server.store, server.catalog, server.hub, server.writer, server.video, server.talk
+        )
         with contextlib.suppress(WebSocketDisconnect):
             await session.run()
 

@@ -22,6 +22,7 @@ from app.domain.catalog import Catalog
 from app.domain.devices import DeviceKind, DeviceView
 from app.domain.permissions import Principal, Scope, scope_of
 from app.server.hub import DeviceBatch, Hub, Subscriber
+from app.server.talk import TalkHub, TalkRefusal
 from app.server.video import CameraSource, VideoError, VideoHub
 from app.server.writer import StoreUnavailable, Writer
 from app.storage.server_store import ServerStore
@@ -57,9 +58,11 @@ class SyncSession:
         hub: Hub,
         writer: Writer,
         video: VideoHub | None = None,
+        talk: TalkHub | None = None,
     ) -> None:
         self.ws = websocket
         self.video = video
+        self.talk = talk
         self.session_id = f"{id(self):x}"
         self._streams: set[str] = set()
         self.store = store
@@ -101,6 +104,11 @@ class SyncSession:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 await reader
+            if self.talk is not None:
+                try:
+                    await self.talk.leave_all(self.session_id)
+                except Exception:
+                    log.warning("leaving the talk groups of a session failed", exc_info=True)
             if self.video is not None and self._streams:
                 try:
                     await self.video.close_session(self.session_id)
@@ -272,6 +280,9 @@ class SyncSession:
                 task = asyncio.create_task(self._handle_media(event))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
+            elif isinstance(event, m.TalkJoin | m.TalkLeave | m.TalkRequest | m.TalkRelease | m.TalkRevoke):
+                # In order: a push-to-talk press and its release must not overtake each other.
+                await self._handle_talk(event)
             elif isinstance(event, m.MediaClose):
                 if event.request in self._streams and self.video is not None:
                     self._streams.discard(event.request)
@@ -295,6 +306,31 @@ class SyncSession:
         if source is None:
             raise VideoError("no_source", f"camera {device.id} has no video source registered")
         return CameraSource(device.id, device.name, source[0], source[1])
+
+    async def _deliver_talk(self, group: str, events: list[Any]) -> None:
+        for event in events:
+            self.conn.talk(group, event)
+        await self._flush()
+
+    async def _handle_talk(self, message: m.TalkMessage) -> None:
+        assert self.principal is not None
+        try:
+            if self.talk is None:
+                raise TalkRefusal("unavailable", "this server has no talk groups")
+            if isinstance(message, m.TalkJoin):
+                await self.talk.join(self.session_id, self.principal, self.scope, self._deliver_talk, message.group)
+            elif isinstance(message, m.TalkLeave):
+                await self.talk.leave(self.session_id, message.group)
+            elif isinstance(message, m.TalkRequest):
+                await self.talk.request(self.session_id, message.group, message.emergency)
+            elif isinstance(message, m.TalkRelease):
+                await self.talk.release(self.session_id, message.group)
+            else:
+                await self.talk.revoke(self.session_id, message.group, message.reason)
+        except TalkRefusal as exc:
+            self.conn.talk_refused(message.group, exc.code, str(exc))
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                await self._flush()
 
     async def _handle_media(self, offer: m.MediaOffer) -> None:
         try:

@@ -64,7 +64,16 @@ class OutboxChanged:
     conflicts: int
 
 
-Event = IncidentsChanged | DevicesChanged | ConnectionChanged | CommandSettled | OutboxChanged
+@dataclass(frozen=True)
+class TalkChanged:
+    """What the floor control of talk group ``group`` says to this console: ``message`` is a
+    :class:`comms.protocol.messages.Talk` (a floor event) or ``TalkRefused``."""
+
+    group: str
+    message: object
+
+
+Event = IncidentsChanged | DevicesChanged | ConnectionChanged | CommandSettled | OutboxChanged | TalkChanged
 Subscriber = Callable[[Event], None]
 
 

@@ -35,6 +35,7 @@ from app.services.events import (
     DomainStore,
     IncidentsChanged,
     OutboxChanged,
+    TalkChanged,
 )
 from app.storage.cache import Conflict, ConsoleCache
 from comms.client import AuthError, MediaRefusedError, ServerUnreachable, SyncChannel, ws_url
@@ -232,6 +233,8 @@ class SyncService:
             await self._settle(event.key, event.record, None)
         elif isinstance(event, m.Reject):
             await self._settle(event.key, None, (event.code, event.reason))
+        elif isinstance(event, m.Talk | m.TalkRefused):
+            self.store.emit(TalkChanged(event.group, event))
         elif isinstance(event, m.MediaAnswer):
             future = self._media.pop(event.request, None)
             if future is not None and not future.done():
@@ -358,6 +361,17 @@ class SyncService:
         except ServerUnreachable:
             return CommandReceipt(command.key, "queued", "connection lost: the command waits in the outbox", future)
         return CommandReceipt(command.key, "sent", "", future)
+
+    # -- talk groups -------------------------------------------------------------------------
+    async def talk(self, message: m.TalkMessage) -> None:
+        """Send a talk group message (join, leave, push to talk, release, revoke); what the
+        floor control decides comes back as :class:`TalkChanged` events. Raises
+        :class:`ServerUnreachable` when offline: a talk group needs the connection."""
+        channel = self._channel
+        if channel is None:
+            raise ServerUnreachable("offline: talk groups need the connection to the server")
+        async with self._send_lock:
+            await channel.talk(message)
 
     # -- media signaling ---------------------------------------------------------------------
     async def open_media(

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import msgspec
 
 from app.domain.devices import Device
+from app.domain.floor import FloorEvent
 from app.domain.records import Record
 from comms.protocol import messages as m
 
@@ -85,7 +86,7 @@ class ServerState(enum.Enum):
     READY = "ready"
 
 
-ServerEvent = m.Hello | m.Command | m.Ping | m.MediaOffer | m.MediaClose | ProtocolError
+ServerEvent = m.Hello | m.Command | m.Ping | m.MediaOffer | m.MediaClose | m.TalkMessage | ProtocolError
 
 
 class ServerConnection:
@@ -119,7 +120,7 @@ class ServerConnection:
         if self.state is ServerState.AWAIT_HELLO:
             kind = type(msg).__name__.lower()
             return self._refuse(ProtocolError("out_of_order", f"{kind} before hello: say hello first"))
-        assert isinstance(msg, m.Command | m.Ping | m.MediaOffer | m.MediaClose)
+        assert isinstance(msg, m.Command | m.Ping | m.MediaOffer | m.MediaClose | m.TalkMessage)
         return msg
 
     def _refuse(self, error: ProtocolError) -> ProtocolError:
@@ -168,6 +169,12 @@ class ServerConnection:
     def pong(self, t: float) -> None:
         self._out.append(encode(m.Pong(t=t)))
 
+    def talk(self, group: str, event: FloorEvent) -> None:
+        self._out.append(encode(m.Talk(group=group, event=event)))
+
+    def talk_refused(self, group: str, code: str, reason: str) -> None:
+        self._out.append(encode(m.TalkRefused(group=group, code=code, reason=reason)))
+
     def media_answer(self, request: str, sdp: str) -> None:
         self._out.append(encode(m.MediaAnswer(request=request, sdp=sdp)))
 
@@ -199,6 +206,8 @@ ClientEvent = (
     | m.Pong
     | m.MediaAnswer
     | m.MediaRefused
+    | m.Talk
+    | m.TalkRefused
     | ProtocolError
 )
 
@@ -244,6 +253,12 @@ class ClientConnection:
             raise RuntimeError("say hello before asking for media")
         self.media.add(offer.request)
         self._out.append(encode(offer))
+
+    def talk(self, message: m.TalkMessage) -> None:
+        """A talk group message (join, leave, push to talk, release, revoke)."""
+        if self.state is ClientState.IDLE:
+            raise RuntimeError("say hello before talking")
+        self._out.append(encode(message))
 
     def media_close(self, request: str) -> None:
         """End a stream (its answer, if still to come, is then ignored by the caller)."""
@@ -295,6 +310,8 @@ class ClientConnection:
             self._pending[msg.key] -= 1
             if self._pending[msg.key] <= 0:
                 del self._pending[msg.key]
+            return msg
+        if isinstance(msg, m.Talk | m.TalkRefused):
             return msg
         if isinstance(msg, m.MediaAnswer | m.MediaRefused):
             # An answer may cross the console's close on the wire: not an error; the driver

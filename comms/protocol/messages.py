@@ -20,6 +20,7 @@ from typing import Final, Literal
 import msgspec
 
 from app.domain.devices import Device
+from app.domain.floor import FloorEvent
 from app.domain.model import Action
 from app.domain.records import Record
 
@@ -74,7 +75,41 @@ class MediaClose(msgspec.Struct, tag="media_close", forbid_unknown_fields=True):
     request: str
 
 
-ClientMessage = Hello | Command | Ping | MediaOffer | MediaClose
+class TalkJoin(msgspec.Struct, tag="talk_join", forbid_unknown_fields=True):
+    """Join talk group ``group`` (``street:<code>``, ``field:<field>``, ``incident:<id>``)."""
+
+    group: str
+
+
+class TalkLeave(msgspec.Struct, tag="talk_leave", forbid_unknown_fields=True):
+    group: str
+
+
+class TalkRequest(msgspec.Struct, tag="talk_request", forbid_unknown_fields=True):
+    """Push to talk: ask for the floor (``emergency``: an emergency call, which pre-empts)."""
+
+    group: str
+    emergency: bool = False
+
+
+class TalkRelease(msgspec.Struct, tag="talk_release", forbid_unknown_fields=True):
+    """Let go of the floor (or cancel a queued request)."""
+
+    group: str
+
+
+class TalkRevoke(msgspec.Struct, tag="talk_revoke", forbid_unknown_fields=True):
+    """A commander takes the floor away from the talker."""
+
+    group: str
+    reason: str = ""
+
+
+TalkMessage = TalkJoin | TalkLeave | TalkRequest | TalkRelease | TalkRevoke
+
+ClientMessage = (
+    Hello | Command | Ping | MediaOffer | MediaClose | TalkJoin | TalkLeave | TalkRequest | TalkRelease | TalkRevoke
+)
 
 
 class Welcome(msgspec.Struct, tag="welcome"):
@@ -165,6 +200,35 @@ class MediaRefused(msgspec.Struct, tag="media_refused"):
     reason: str
 
 
+class Talk(msgspec.Struct, tag="talk"):
+    """A floor control event of talk group ``group`` for this console (granted, denied,
+    queued, revoked, released, cancelled, idle, taken by someone, the queue)."""
+
+    group: str
+    event: FloorEvent
+
+
+class TalkRefused(msgspec.Struct, tag="talk_refused"):
+    """A talk group message was not taken: ``forbidden`` (not this user's group), ``unknown_group``,
+    ``not_joined``."""
+
+    group: str
+    code: str
+    reason: str
+
+
 ServerMessage = (
-    Welcome | Snapshot | SnapshotEnd | Changes | Devices | Ack | Reject | Error | Pong | MediaAnswer | MediaRefused
+    Welcome
+    | Snapshot
+    | SnapshotEnd
+    | Changes
+    | Devices
+    | Ack
+    | Reject
+    | Error
+    | Pong
+    | MediaAnswer
+    | MediaRefused
+    | Talk
+    | TalkRefused
 )
