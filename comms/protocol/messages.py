@@ -8,6 +8,10 @@ Every message is one JSON object with a ``type`` tag. A console sends ``hello`` 
 ``media_offer`` and ``media_close`` ask for and end live video streams (WebRTC signaling
 for the media hub): each offer is answered with ``media_answer`` or ``media_refused``.
 
+``talk_join``, ``talk_leave``, ``talk_request``, ``talk_release`` and ``talk_revoke`` drive the
+floor control of talk groups (push to talk); the server answers with ``talk`` messages, each
+carrying one floor event (:mod:`app.domain.floor`) for this console, or ``talk_refused``.
+
 ``changes`` carries the range of the change log it covers (``after``, ``upto``]; the records
 inside are only those this user may see, so the range, not the records, proves that nothing
 was skipped.
