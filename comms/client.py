@@ -134,10 +134,7 @@ class SyncChannel:
     async def send(self, command: Command) -> None:
         """Send a command; its ack or reject comes through :meth:`events`."""
         self.protocol.command(command)
-        try:
-            await self._flush()
-        except websockets.exceptions.ConnectionClosed as exc:
-            raise ServerUnreachable(f"the sync channel closed: {exc}") from exc
+        await self._send_queued()
 
     async def offer_media(self, offer: MediaOffer) -> None:
         """Ask the media hub for a stream; the answer or refusal comes through :meth:`events`."""

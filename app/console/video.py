@@ -329,8 +329,7 @@ class VideoController(QObject):
             if self.pending_dir is None:
                 self.panel.show_message(self.tr("The server cannot be reached; the snapshot was not sent"), "error")
                 return
-            self.pending_dir.mkdir(parents=True, exist_ok=True)
-            (self.pending_dir / f"{incident.id}_{camera}_{key}.jpg").write_bytes(data)
+            await asyncio.to_thread(_keep, self.pending_dir / f"{incident.id}_{camera}_{key}.jpg", data)
             self.panel.show_message(
                 self.tr("Offline: the snapshot is kept and goes to incident #%1 when the server is back").replace(
                     "%1", str(incident.id)
@@ -382,6 +381,12 @@ class VideoController(QObject):
                     self.tr("Snapshot taken offline attached to incident #%1").replace("%1", incident), "ok"
                 )
             path.unlink(missing_ok=True)
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Write a snapshot taken offline where :meth:`VideoController._upload_pending` finds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 class SnapshotRefused(Exception):

@@ -79,7 +79,7 @@ class TalkHub:
         if principal.role in _DISTRICT:
             if kind in ("street", "field", "incident") and name:
                 return
-        elif name in (principal.street if kind == "street" else principal.field if kind == "field" else None,):
+        elif name and name == {"street": principal.street, "field": principal.field}.get(kind):
             return  # the user's own street's or field's group
         if kind == "incident" and name.isdigit():
             found = await self.incident_scope(int(name))

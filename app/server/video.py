@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -297,7 +297,6 @@ class Viewing:
     variant: str
     pc: RTCPeerConnection
     track: PacketTrack
-    opened_at: float = field(default_factory=time.time)
 
 
 class VideoHub:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from comms.protocol.messages import Talk, TalkRefused
+
 log = logging.getLogger(__name__)
 
 
@@ -70,7 +72,7 @@ class TalkChanged:
     :class:`comms.protocol.messages.Talk` (a floor event) or ``TalkRefused``."""
 
     group: str
-    message: object
+    message: Talk | TalkRefused
 
 
 Event = IncidentsChanged | DevicesChanged | ConnectionChanged | CommandSettled | OutboxChanged | TalkChanged

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from app.domain.devices import Device, DeviceKind, DeviceState
 from app.domain.geo import distance_m
@@ -63,13 +63,6 @@ class VideoService:
             self._media = MediaLoop("cityops-video")
         return self._media
 
-    def streams(self) -> dict[str, CameraStream]:
-        return dict(self._streams)
-
-    def camera_of(self, key: str) -> str | None:
-        stream = self._streams.get(key)
-        return None if stream is None else stream.camera_id
-
     def watch(
         self,
         key: str,
@@ -113,10 +106,6 @@ class VideoService:
         stream = self._streams.pop(key, None)
         if stream is not None:
             await self.media.run(stream.stop())
-
-    async def unwatch_all(self, keep: Sequence[str] = ()) -> None:
-        for key in [k for k in self._streams if k not in keep]:
-            await self.unwatch(key)
 
     async def stop(self) -> None:
         """Close every stream and the media thread."""
