@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection as WebSocket
 
 from comms.protocol import ClientConnection
 from comms.protocol.connection import MAX_SERVER_MESSAGE, ClientEvent
-from comms.protocol.messages import Command, MediaOffer, TalkMessage
+from comms.protocol.messages import Command, MediaOffer, RoomMessage, TalkMessage
 
 
 class AuthError(Exception):
@@ -31,7 +31,7 @@ class MediaRefusedError(Exception):
     protocol's machine-readable reason (see :class:`comms.protocol.messages.MediaRefused`)."""
 
     #: Codes that a new attempt will not change.
-    FINAL = frozenset({"forbidden", "unknown_camera", "no_source", "invalid"})
+    FINAL = frozenset({"forbidden", "unknown_camera", "no_source", "invalid", "unknown_room", "unknown_participant"})
 
     def __init__(self, code: str, reason: str) -> None:
         super().__init__(f"{code}: {reason}")
@@ -86,6 +86,7 @@ class SyncChannel:
     last_seq: int
     client_name: str = ""
     open_timeout: float = 10.0
+    instance: str = ""
 
     def __post_init__(self) -> None:
         self.protocol = ClientConnection()
@@ -116,7 +117,7 @@ class SyncChannel:
             raise
         except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
             raise ServerUnreachable(f"cannot open the sync channel at {self.url}: {exc}") from exc
-        self.protocol.hello(self.token, self.last_seq, self.client_name)
+        self.protocol.hello(self.token, self.last_seq, self.client_name, self.instance)
         await self._flush()
         return self
 
@@ -144,6 +145,11 @@ class SyncChannel:
     async def talk(self, message: TalkMessage) -> None:
         """A talk group message; the floor control's answers come through :meth:`events`."""
         self.protocol.talk(message)
+        await self._send_queued()
+
+    async def room(self, message: RoomMessage) -> None:
+        """A conference room message; the room's state comes through :meth:`events`."""
+        self.protocol.room(message)
         await self._send_queued()
 
     async def close_media(self, request: str) -> None:

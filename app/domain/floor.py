@@ -297,12 +297,16 @@ class TalkGroup:
     def join(self, participant: Participant, at: float) -> list[FloorEvent]:
         """Add ``participant`` (or update a re-joining one) and tell it the floor's state."""
         self._members[participant.id] = participant
-        me = (participant.id,)
+        return self.status_for(participant.id, at)
+
+    def status_for(self, participant_id: str, at: float) -> list[FloorEvent]:
+        """The floor's state as a member needs to hear it (joining, or back after a drop)."""
+        me = (participant_id,)
         grant = self._grant
         events: list[FloorEvent]
         if grant is None:
             events = [Idle(to=me, at=at)]
-        elif grant.participant_id == participant.id:
+        elif grant.participant_id == participant_id:
             events = [self._granted(grant, me)]
         else:
             events = [self._taken(grant, me)]

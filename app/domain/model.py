@@ -77,6 +77,9 @@ class Action(enum.StrEnum):
     ADD_REPORT = "add_report"
     ATTACH = "attach"
     """Evidence added to the incident (a camera snapshot); the state stays as it is."""
+    COMMAND = "command"
+    """An event of the incident's fused command session (opened, joined, left, a call on its
+    talk group), written by the server; the state stays as it is."""
 
 
 class SourceChannel(enum.StrEnum):

@@ -84,6 +84,7 @@ TRANSITIONS: Final[dict[tuple[Status, Action], Status | str]] = {
     **{(s, Action.SUPERVISE): s for s in OPEN_STATUSES},
     **{(s, Action.ADD_REPORT): s for s in OPEN_STATUSES},
     **{(s, Action.ATTACH): s for s in OPEN_STATUSES},
+    **{(s, Action.COMMAND): s for s in OPEN_STATUSES},
 }
 
 #: The stage whose clock runs while an incident is in a state.

@@ -44,8 +44,10 @@ from app.domain.evaluation import report as evaluation_report
 from app.domain.indicators import load_indicators
 from app.domain.intake import Report, nearest_street
 from app.domain.model import Action, Severity, SourceChannel
-from app.domain.permissions import Principal, Role
+from app.domain.permissions import Principal, Role, Scope
 from app.report.from_store import report_data
+from app.server.calls import CallHub
+from app.server.guest import add_guest_routes
 from app.server.config import INTAKE_KEY_FILE, ServerConfig, write_secret
 from app.server.hub import Hub
 from app.server.passwords import verify_password
@@ -61,6 +63,8 @@ from resources import ALARM_RULES_PATH, INDICATORS_PATH
 
 log = logging.getLogger(__name__)
 
+#: Who writes a fused command session's events into an incident's timeline.
+COMMAND_SESSION: Final = Principal(name="指挥会话", role=Role.ADMIN, display_name="指挥会话")
 #: The district's surroundings; a report outside is surely a wrong coordinate.
 BOUNDS = (121.0, 30.6, 122.2, 31.9)
 #: Seconds between background checkpoints of the SQLite write-ahead log.
@@ -249,6 +253,8 @@ class Server:
         self.writer: Writer | None = None
         self.video: VideoHub | None = None
         self.talk = TalkHub(self._incident_scope)
+        self.calls: CallHub | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._checkpointer: asyncio.Task[None] | None = None
         self.started_at = time.time()
         self._ensure_intake_key()
@@ -272,11 +278,34 @@ class Server:
         await self.sensors.start()
         self.video = VideoHub()
         self.talk.start()
+        streets = {a.code: a.label("zh") for a in self.district.streets} if self.district is not None else {}
+        self.calls = CallHub(self._record_command, street_names=streets)
+        self.calls.start()
+        self.talk.on_routes = self.calls.set_talk_routes
+        self.talk.on_record = self._record_talk
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints())
         # What exists at start lives as long as the server: keep it out of the collector's
         # way, so that full collections stay short on the write path.
         gc.collect()
         gc.freeze()
+
+    async def _record_command(self, incident_id: int, note: str) -> None:
+        """A fused command session's event into the incident's timeline."""
+        assert self.writer is not None
+        command = Command(key=f"cmd-{uuid.uuid4().hex}", incident_id=incident_id, action=Action.COMMAND, note=note)
+        result = await self.writer.submit_command(COMMAND_SESSION, Scope(everything=True), command)
+        if result.code is not None:
+            log.info("incident %s: %r not recorded (%s: %s)", incident_id, note, result.code, result.reason)
+
+    def _record_talk(self, group: str, name: str, what: str) -> None:
+        kind, _, ident = group.partition(":")
+        if kind != "incident" or not ident.isdigit() or what != "emergency":
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._record_command(int(ident), f"{name} 在事件通话组发起紧急呼叫")
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _incident_scope(self, incident_id: int) -> tuple[str, str, str | None] | None:
         incident = await asyncio.to_thread(self.store.incident, incident_id)
@@ -307,6 +336,8 @@ class Server:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
         await self.talk.stop()
+        if self.calls is not None:
+            await asyncio.to_thread(self.calls.shutdown)
         if self.video is not None:
             await asyncio.to_thread(self.video.shutdown)
         if self.sensors is not None:
@@ -556,7 +587,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         await websocket.accept()
         assert server.writer is not None
         session = SyncSession(
-            websocket, server.store, server.catalog, server.hub, server.writer, server.video, server.talk
+            websocket,
+            server.store,
+            server.catalog,
+            server.hub,
+            server.writer,
+            server.video,
+            server.talk,
+            server.calls,
         )
         with contextlib.suppress(WebSocketDisconnect):
             await session.run()
@@ -564,6 +602,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     _add_evaluation(app, server)
     _add_report(app, server)
     _add_attachments(app, server)
+    add_guest_routes(app, lambda: server.calls)
     return app
 
 

@@ -21,6 +21,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from app.domain.catalog import Catalog
 from app.domain.devices import DeviceKind, DeviceView
 from app.domain.permissions import Principal, Scope, scope_of
+from app.domain.rooms import RoomError
+from app.server.calls import CallError, CallHub, refusal_of
 from app.server.hub import DeviceBatch, Hub, Subscriber
 from app.server.talk import TalkHub, TalkRefusal
 from app.server.video import CameraSource, VideoError, VideoHub
@@ -59,12 +61,19 @@ class SyncSession:
         writer: Writer,
         video: VideoHub | None = None,
         talk: TalkHub | None = None,
+        calls: CallHub | None = None,
     ) -> None:
         self.ws = websocket
         self.video = video
         self.talk = talk
+        self.calls = calls
         self.session_id = f"{id(self):x}"
+        #: The participant this console is in talk groups and rooms: its instance (stable
+        #: across reconnects) when it says one, else this session.
+        self.pid = self.session_id
+        self._resumable = False
         self._streams: set[str] = set()
+        self._call_streams: set[str] = set()
         self.store = store
         self.catalog = catalog
         self.hub = hub
@@ -106,9 +115,20 @@ class SyncSession:
                 await reader
             if self.talk is not None:
                 try:
-                    await self.talk.leave_all(self.session_id)
+                    if self._resumable:
+                        self.talk.disconnected(self.pid)
+                    else:
+                        await self.talk.leave_all(self.pid)
                 except Exception:
                     log.warning("leaving the talk groups of a session failed", exc_info=True)
+            if self.calls is not None:
+                try:
+                    if self._resumable:
+                        self.calls.detach(self.pid)
+                    else:
+                        await self.calls.drop(self.pid)
+                except Exception:
+                    log.warning("leaving the rooms of a session failed", exc_info=True)
             if self.video is not None and self._streams:
                 try:
                     await self.video.close_session(self.session_id)
@@ -128,6 +148,9 @@ class SyncSession:
                     return None
                 self.principal = principal
                 self.scope = principal_scope(self.catalog, principal)
+                if event.instance:
+                    self.pid = f"{principal.name}/{event.instance[:64]}"
+                    self._resumable = True
                 return event
 
     async def _start(self, hello: m.Hello) -> None:
@@ -148,11 +171,28 @@ class SyncSession:
         )
         self.conn.welcome(welcome, last_seq=hello.last_seq)
         await self._flush()
+        await self._resume_calls()
         if catch_up:
             await self._catch_up(head)
         else:
             await self._snapshot()
         await self._send_devices()
+
+    async def _resume_calls(self) -> None:
+        """Hand this session to the talk groups and rooms (a reconnecting console finds its
+        groups, its floor and its rooms as it left them)."""
+        assert self.principal is not None
+        if self.talk is not None:
+            await self.talk.reconnected(self.pid, self.principal, self._deliver_talk)
+        if self.calls is not None:
+            try:
+                await self.calls.attach(self.pid, self.principal, self._deliver_room)
+            except CallError as exc:
+                log.warning("%s: %s", self.principal.name, exc)
+
+    async def _deliver_room(self, message: msgspec.Struct) -> None:
+        self.conn.send_message(message)
+        await self._flush()
 
     async def _send_devices(self) -> None:
         """All the devices this user sees, after the incidents: read after the live
@@ -283,8 +323,15 @@ class SyncSession:
             elif isinstance(event, m.TalkJoin | m.TalkLeave | m.TalkRequest | m.TalkRelease | m.TalkRevoke):
                 # In order: a push-to-talk press and its release must not overtake each other.
                 await self._handle_talk(event)
+            elif isinstance(event, m.RoomOpen | m.RoomInvite | m.RoomJoin | m.RoomLeave | m.RoomMute | m.RoomGuestLink):
+                await self._handle_room(event)
             elif isinstance(event, m.MediaClose):
-                if event.request in self._streams and self.video is not None:
+                if event.request in self._call_streams and self.calls is not None:
+                    self._call_streams.discard(event.request)
+                    task = asyncio.create_task(self.calls.close_media(self.pid, event.request))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                elif event.request in self._streams and self.video is not None:
                     self._streams.discard(event.request)
                     task = asyncio.create_task(self.video.close(self.session_id, event.request))
                     pending.add(task)
@@ -318,21 +365,69 @@ class SyncSession:
             if self.talk is None:
                 raise TalkRefusal("unavailable", "this server has no talk groups")
             if isinstance(message, m.TalkJoin):
-                await self.talk.join(self.session_id, self.principal, self.scope, self._deliver_talk, message.group)
+                await self.talk.join(self.pid, self.principal, self.scope, self._deliver_talk, message.group)
             elif isinstance(message, m.TalkLeave):
-                await self.talk.leave(self.session_id, message.group)
+                await self.talk.leave(self.pid, message.group)
             elif isinstance(message, m.TalkRequest):
-                await self.talk.request(self.session_id, message.group, message.emergency)
+                await self.talk.request(self.pid, message.group, message.emergency)
             elif isinstance(message, m.TalkRelease):
-                await self.talk.release(self.session_id, message.group)
+                await self.talk.release(self.pid, message.group)
             else:
-                await self.talk.revoke(self.session_id, message.group, message.reason)
+                await self.talk.revoke(self.pid, message.group, message.reason)
         except TalkRefusal as exc:
             self.conn.talk_refused(message.group, exc.code, str(exc))
             with contextlib.suppress(WebSocketDisconnect, RuntimeError):
                 await self._flush()
 
+    async def _handle_room(self, message: m.RoomMessage) -> None:
+        assert self.principal is not None
+        room = getattr(message, "room", "")
+        try:
+            if self.calls is None:
+                raise RoomError("unavailable", "this server has no conference rooms")
+            if isinstance(message, m.RoomOpen):
+                await self.calls.open_room(self.pid, message)
+            elif isinstance(message, m.RoomInvite):
+                await self.calls.invite(self.pid, message.room, message.invite)
+            elif isinstance(message, m.RoomJoin):
+                await self.calls.join(self.pid, message.room)
+            elif isinstance(message, m.RoomLeave):
+                await self.calls.leave(self.pid, message.room)
+            elif isinstance(message, m.RoomMute):
+                await self.calls.mute(self.pid, message.room, message.audio, message.video)
+            else:
+                base = str(self.ws.base_url).replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+                link = self.calls.issue_link(self.pid, message.room, message.name, base)
+                self.conn.send_message(link)
+        except Exception as exc:
+            if not isinstance(exc, RoomError | CallError):
+                log.exception("the call hub failed on %s", type(message).__name__)
+            code, reason = refusal_of(exc)
+            self.conn.room_refused(room, code, reason, getattr(message, "request", ""))
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self._flush()
+
+    async def _handle_call_media(self, offer: m.MediaOffer) -> None:
+        try:
+            if self.calls is None:
+                raise CallError("unavailable", "this server has no call hub")
+            self._call_streams.add(offer.request)
+            answer = await self.calls.offer(self.pid, offer)
+        except Exception as exc:
+            self._call_streams.discard(offer.request)
+            if not isinstance(exc, RoomError | CallError):
+                log.exception("the call hub failed on an offer")
+            code, reason = refusal_of(exc)
+            self.conn.media_refused(offer.request, code, reason)
+        else:
+            self.conn.media_answer(offer.request, answer)
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self._flush()
+
     async def _handle_media(self, offer: m.MediaOffer) -> None:
+        if offer.kind != "camera":
+            await self._handle_call_media(offer)
+            return
         try:
             if self.video is None:
                 raise VideoError("unavailable", "this server has no media hub")

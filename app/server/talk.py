@@ -7,8 +7,12 @@ role may join any group; a street operator its street's; a professional center i
 anyone the incidents they may see. District officers and field commanders talk with commander
 priority (they pre-empt a normal talker); anyone may make an emergency call.
 
-The floor is decided here; the audio of the granted talker only is forwarded by the media hub
-(next step of the calls)."""
+The floor is decided here; after every change the hub hands the *routes* (each talker and who
+hears them) to :attr:`TalkHub.on_routes`, and the call hub forwards the talker's audio only.
+
+Members are participants (a console's instance id, stable over reconnects). A console whose
+connection drops keeps its groups — and a floor it holds — for :data:`GRACE_S`; a console that
+comes back in time (:meth:`TalkHub.reconnected`) carries on as if nothing happened."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from app.domain.floor import FloorEvent, Participant, Priority, TalkGroup
+from app.domain.floor import FloorEvent, Granted, Participant, Priority, TalkGroup
 from app.domain.permissions import Principal, Role, Scope
 
 log = logging.getLogger(__name__)
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 #: How often the talk time limits are checked (seconds).
 TICK_S = 0.5
 MAX_TALK_S = 60.0
+#: Seconds a disconnected console keeps its groups, waiting for it to reconnect.
+GRACE_S = 15.0
 
 _DISTRICT = frozenset({Role.DISTRICT_OFFICER, Role.ADMIN, Role.TRAINER, Role.AUDITOR})
 _COMMANDERS = frozenset({Role.DISTRICT_OFFICER, Role.FIELD_COMMANDER, Role.ADMIN})
@@ -35,6 +41,8 @@ _COMMANDERS = frozenset({Role.DISTRICT_OFFICER, Role.FIELD_COMMANDER, Role.ADMIN
 Deliver = Callable[[str, list[FloorEvent]], Awaitable[None]]
 #: Where an incident is (street, category, unit), or None when there is no such incident.
 IncidentScope = Callable[[int], Awaitable[tuple[str, str, str | None] | None]]
+#: Each talker's participant id → the participants who hear them.
+Routes = dict[str, frozenset[str]]
 
 
 class TalkRefusal(Exception):
@@ -58,12 +66,21 @@ class _Member:
 class TalkHub:
     """All talk groups of the server, on its event loop."""
 
-    def __init__(self, incident_scope: IncidentScope, *, max_talk_s: float = MAX_TALK_S) -> None:
+    def __init__(
+        self, incident_scope: IncidentScope, *, max_talk_s: float = MAX_TALK_S, grace_s: float = GRACE_S
+    ) -> None:
         self.incident_scope = incident_scope
         self.max_talk_s = max_talk_s
+        self.grace_s = grace_s
         self.groups: dict[str, TalkGroup] = {}
         self._members: dict[str, _Member] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self._grace: dict[str, asyncio.TimerHandle] = {}
+        #: Called with the new routes after every change of a floor or a membership.
+        self.on_routes: Callable[[Routes], None] | None = None
+        #: Called with (group, participant name, event type) for floor events worth recording
+        #: (emergency calls), e.g. into an incident's timeline.
+        self.on_record: Callable[[str, str, str], None] | None = None
 
     def start(self) -> None:
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
@@ -110,7 +127,10 @@ class TalkHub:
         await self._send(group, talk.leave(session, time.time()))
 
     async def leave_all(self, session: str) -> None:
-        """A console went away (closed, or its connection dropped)."""
+        """A console went away for good (closed, or did not come back in time)."""
+        handle = self._grace.pop(session, None)
+        if handle is not None:
+            handle.cancel()
         member = self._members.pop(session, None)
         if member is None:
             return
@@ -118,6 +138,32 @@ class TalkHub:
             talk = self.groups.get(group)
             if talk is not None:
                 await self._send(group, talk.leave(session, time.time()))
+
+    def disconnected(self, session: str) -> None:
+        """A console's connection ended: it keeps its groups for :attr:`grace_s` seconds."""
+        if session not in self._members:
+            return
+        old = self._grace.pop(session, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._grace[session] = loop.call_later(self.grace_s, lambda: loop.create_task(self.leave_all(session)))
+
+    async def reconnected(self, session: str, principal: Principal, deliver: Deliver) -> list[str]:
+        """The console is back (same person, same instance): its groups carry on, and it is
+        told the state of each. Returns the groups it is in."""
+        handle = self._grace.pop(session, None)
+        if handle is not None:
+            handle.cancel()
+        member = self._members.get(session)
+        if member is None or member.principal.name != principal.name:
+            return []
+        member.deliver = deliver
+        for group in member.groups:
+            talk = self.groups.get(group)
+            if talk is not None:
+                await deliver(group, talk.status_for(session, time.time()))
+        return sorted(member.groups)
 
     def _joined(self, session: str, group: str) -> TalkGroup:
         member = self._members.get(session)
@@ -143,7 +189,23 @@ class TalkHub:
         talk = self.groups.get(group)
         return talk is not None and talk.may_send(session)
 
+    def routes(self) -> Routes:
+        """Each talker and the members of their groups (who hear them)."""
+        out: dict[str, set[str]] = {}
+        for talk in self.groups.values():
+            talker = talk.talker
+            if talker is not None:
+                out.setdefault(talker.id, set()).update(p.id for p in talk.members if p.id != talker.id)
+        return {k: frozenset(v) for k, v in out.items()}
+
     async def _send(self, group: str, events: list[FloorEvent]) -> None:
+        if self.on_routes is not None:
+            self.on_routes(self.routes())
+        if self.on_record is not None:
+            talker = self.groups[group].talker if group in self.groups else None
+            for event in events:
+                if isinstance(event, Granted) and event.emergency and talker is not None:
+                    self.on_record(group, talker.name, "emergency")
         per_session: dict[str, list[FloorEvent]] = {}
         for event in events:
             for to in event.to:

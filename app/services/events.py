@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from comms.protocol.messages import Talk, TalkRefused
+from comms.protocol.messages import GuestLink, Room, RoomRefused, Talk, TalkRefused
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,17 @@ class TalkChanged:
     message: Talk | TalkRefused
 
 
-Event = IncidentsChanged | DevicesChanged | ConnectionChanged | CommandSettled | OutboxChanged | TalkChanged
+@dataclass(frozen=True)
+class RoomChanged:
+    """A conference room this console is invited to or in changed (``Room``, its whole state),
+    a room message was refused (``RoomRefused``), or a guest link was issued (``GuestLink``)."""
+
+    message: Room | RoomRefused | GuestLink
+
+
+Event = (
+    IncidentsChanged | DevicesChanged | ConnectionChanged | CommandSettled | OutboxChanged | TalkChanged | RoomChanged
+)
 Subscriber = Callable[[Event], None]
 
 

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from app.domain import permissions, workflow
 from app.domain.catalog import Catalog
@@ -35,6 +35,7 @@ from app.services.events import (
     DomainStore,
     IncidentsChanged,
     OutboxChanged,
+    RoomChanged,
     TalkChanged,
 )
 from app.storage.cache import Conflict, ConsoleCache
@@ -90,6 +91,9 @@ class SyncService:
         self.clock = clock
         self.state = ConnectionState.OFFLINE
         self.last_sync_at: float | None = None
+        #: This console run's own id: the server keeps its talk groups and rooms across a
+        #: reconnect (a dropped network) when the same instance comes back.
+        self.instance = uuid.uuid4().hex
         self._media: dict[str, asyncio.Future[str]] = {}
         #: Called with (request, code, reason) when the hub ends a stream it had answered.
         self.on_media_ended: Callable[[str, str, str], None] | None = None
@@ -212,7 +216,7 @@ class SyncService:
 
     async def _session(self) -> None:
         last_seq = await self.db(lambda: self.cache.last_seq)
-        channel = SyncChannel(ws_url(self.server_url), self.token, last_seq, self.client_name)
+        channel = SyncChannel(ws_url(self.server_url), self.token, last_seq, self.client_name, instance=self.instance)
         async with channel:
             async for event in channel.events():
                 await self._on_event(channel, event)
@@ -235,6 +239,8 @@ class SyncService:
             await self._settle(event.key, None, (event.code, event.reason))
         elif isinstance(event, m.Talk | m.TalkRefused):
             self.store.emit(TalkChanged(event.group, event))
+        elif isinstance(event, m.Room | m.RoomRefused | m.GuestLink):
+            self.store.emit(RoomChanged(event))
         elif isinstance(event, m.MediaAnswer):
             future = self._media.pop(event.request, None)
             if future is not None and not future.done():
@@ -373,11 +379,27 @@ class SyncService:
         async with self._send_lock:
             await channel.talk(message)
 
+    async def room(self, message: m.RoomMessage) -> None:
+        """Send a conference room message; the room's state (or a refusal) comes back as
+        :class:`RoomChanged` events. Raises :class:`ServerUnreachable` when offline."""
+        channel = self._channel
+        if channel is None:
+            raise ServerUnreachable("offline: conference rooms need the connection to the server")
+        async with self._send_lock:
+            await channel.room(message)
+
     # -- media signaling ---------------------------------------------------------------------
     async def open_media(
-        self, target: str, sdp: str, variant: str = "main", *, timeout: float = 10.0
+        self,
+        target: str,
+        sdp: str,
+        variant: str = "main",
+        *,
+        kind: Literal["camera", "publish", "participant", "talk"] = "camera",
+        timeout: float = 10.0,
     ) -> tuple[str, str]:
-        """Offer ``sdp`` to the media hub for camera ``target``; returns the stream's request id
+        """Offer ``sdp`` to the media hub for ``target`` (a camera; for the calls a room, a
+        room's participant, or nothing for the talk link); returns the stream's request id
         and the hub's answer. Raises :class:`MediaRefusedError` when the hub refuses, and
         :class:`ServerUnreachable` when offline or when no answer comes in time."""
         channel = self._channel
@@ -387,7 +409,7 @@ class SyncService:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._media[request] = future
         offer = m.MediaOffer(
-            request=request, kind="camera", target=target, sdp=sdp, variant="sub" if variant == "sub" else "main"
+            request=request, kind=kind, target=target, sdp=sdp, variant="sub" if variant == "sub" else "main"
         )
         try:
             async with self._send_lock:

@@ -86,7 +86,7 @@ class ServerState(enum.Enum):
     READY = "ready"
 
 
-ServerEvent = m.Hello | m.Command | m.Ping | m.MediaOffer | m.MediaClose | m.TalkMessage | ProtocolError
+ServerEvent = m.Hello | m.Command | m.Ping | m.MediaOffer | m.MediaClose | m.TalkMessage | m.RoomMessage | ProtocolError
 
 
 class ServerConnection:
@@ -120,7 +120,7 @@ class ServerConnection:
         if self.state is ServerState.AWAIT_HELLO:
             kind = type(msg).__name__.lower()
             return self._refuse(ProtocolError("out_of_order", f"{kind} before hello: say hello first"))
-        assert isinstance(msg, m.Command | m.Ping | m.MediaOffer | m.MediaClose | m.TalkMessage)
+        assert isinstance(msg, m.Command | m.Ping | m.MediaOffer | m.MediaClose | m.TalkMessage | m.RoomMessage)
         return msg
 
     def _refuse(self, error: ProtocolError) -> ProtocolError:
@@ -175,6 +175,16 @@ class ServerConnection:
     def talk_refused(self, group: str, code: str, reason: str) -> None:
         self._out.append(encode(m.TalkRefused(group=group, code=code, reason=reason)))
 
+    def send_message(self, message: msgspec.Struct) -> None:
+        """Any server message built elsewhere (a room's state, a guest link)."""
+        self._out.append(encode(message))
+
+    def room_refused(self, room: str, code: str, reason: str, request: str = "") -> None:
+        self._out.append(encode(m.RoomRefused(room=room, code=code, reason=reason, request=request)))
+
+    def guest_link(self, room: str, url: str, expires: float) -> None:
+        self._out.append(encode(m.GuestLink(room=room, url=url, expires=expires)))
+
     def media_answer(self, request: str, sdp: str) -> None:
         self._out.append(encode(m.MediaAnswer(request=request, sdp=sdp)))
 
@@ -208,6 +218,9 @@ ClientEvent = (
     | m.MediaRefused
     | m.Talk
     | m.TalkRefused
+    | m.Room
+    | m.RoomRefused
+    | m.GuestLink
     | ProtocolError
 )
 
@@ -229,13 +242,13 @@ class ClientConnection:
         """Keys of commands sent and not yet answered."""
         return set(self._pending)
 
-    def hello(self, token: str, last_seq: int, client: str = "") -> None:
+    def hello(self, token: str, last_seq: int, client: str = "", instance: str = "") -> None:
         """Open the session from change ``last_seq`` (0: send me a snapshot)."""
         self.state = ClientState.AWAIT_WELCOME
         self.last_seq = last_seq
         self._pending.clear()
         self.media.clear()
-        self._out.append(encode(m.Hello(v=m.VERSION, token=token, last_seq=last_seq, client=client)))
+        self._out.append(encode(m.Hello(v=m.VERSION, token=token, last_seq=last_seq, client=client, instance=instance)))
 
     def command(self, command: m.Command) -> None:
         """Send a command; its ack or reject is expected."""
@@ -258,6 +271,12 @@ class ClientConnection:
         """A talk group message (join, leave, push to talk, release, revoke)."""
         if self.state is ClientState.IDLE:
             raise RuntimeError("say hello before talking")
+        self._out.append(encode(message))
+
+    def room(self, message: m.RoomMessage) -> None:
+        """A conference room message (open, invite, join, leave, mute, guest link)."""
+        if self.state is ClientState.IDLE:
+            raise RuntimeError("say hello before opening rooms")
         self._out.append(encode(message))
 
     def media_close(self, request: str) -> None:
@@ -311,7 +330,7 @@ class ClientConnection:
             if self._pending[msg.key] <= 0:
                 del self._pending[msg.key]
             return msg
-        if isinstance(msg, m.Talk | m.TalkRefused):
+        if isinstance(msg, m.Talk | m.TalkRefused | m.Room | m.RoomRefused | m.GuestLink):
             return msg
         if isinstance(msg, m.MediaAnswer | m.MediaRefused):
             # An answer may cross the console's close on the wire: not an error; the driver

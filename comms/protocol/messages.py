@@ -38,6 +38,9 @@ class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
     token: str
     last_seq: int = 0
     client: str = ""
+    instance: str = ""
+    """The console's own id for this run (random, kept across reconnects): a console that
+    comes back after a drop keeps its talk groups, floor and conference rooms."""
 
 
 class Command(msgspec.Struct, tag="command", forbid_unknown_fields=True):
@@ -61,13 +64,17 @@ class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
 
 
 class MediaOffer(msgspec.Struct, tag="media_offer", forbid_unknown_fields=True):
-    """Asks the media hub for a stream: a WebRTC offer (SDP, ICE candidates gathered) for
-    ``target`` — a camera id when ``kind`` is ``camera`` — in the ``main`` or the smaller
-    ``sub`` variant. ``request`` is the console's own id for the stream; the answer or the
-    refusal carries it back, and ``media_close`` ends it."""
+    """Asks the media hub for a stream: a WebRTC offer (SDP, ICE candidates gathered).
+
+    ``kind`` and ``target``: ``camera`` — a camera id, in the ``main`` or the smaller ``sub``
+    variant; ``publish`` — a room id, the console's own audio and video sent into the room;
+    ``participant`` — ``<room>/<participant>``, that participant's audio and video received;
+    ``talk`` — (no target) the console's talk group audio, sent while it holds a floor and
+    received from whoever holds the floor of its groups. ``request`` is the console's own id
+    for the stream; the answer or the refusal carries it back, and ``media_close`` ends it."""
 
     request: str
-    kind: Literal["camera"]
+    kind: Literal["camera", "publish", "participant", "talk"]
     target: str
     sdp: str
     variant: Literal["main", "sub"] = "main"
@@ -111,8 +118,65 @@ class TalkRevoke(msgspec.Struct, tag="talk_revoke", forbid_unknown_fields=True):
 
 TalkMessage = TalkJoin | TalkLeave | TalkRequest | TalkRelease | TalkRevoke
 
+
+class RoomOpen(msgspec.Struct, tag="room_open", forbid_unknown_fields=True):
+    """Open a conference room (and join it). ``invite``: ``user:<name>``, ``street:<code>``,
+    ``field:<field>``, ``district``. ``incident``: the incident it is about (its timeline
+    records who came and went). ``request`` is echoed in the first ``room`` state."""
+
+    request: str
+    title: str
+    incident: int | None = None
+    invite: list[str] = []
+
+
+class RoomInvite(msgspec.Struct, tag="room_invite", forbid_unknown_fields=True):
+    room: str
+    invite: list[str]
+
+
+class RoomJoin(msgspec.Struct, tag="room_join", forbid_unknown_fields=True):
+    room: str
+
+
+class RoomLeave(msgspec.Struct, tag="room_leave", forbid_unknown_fields=True):
+    room: str
+
+
+class RoomMute(msgspec.Struct, tag="room_mute", forbid_unknown_fields=True):
+    """This participant's microphone (``audio``) and camera (``video``) on or off."""
+
+    room: str
+    audio: bool
+    video: bool
+
+
+class RoomGuestLink(msgspec.Struct, tag="room_guest_link", forbid_unknown_fields=True):
+    """Ask for a one-time link that lets one person join from a browser."""
+
+    room: str
+    name: str = ""
+
+
+RoomMessage = RoomOpen | RoomInvite | RoomJoin | RoomLeave | RoomMute | RoomGuestLink
+
 ClientMessage = (
-    Hello | Command | Ping | MediaOffer | MediaClose | TalkJoin | TalkLeave | TalkRequest | TalkRelease | TalkRevoke
+    Hello
+    | Command
+    | Ping
+    | MediaOffer
+    | MediaClose
+    | TalkJoin
+    | TalkLeave
+    | TalkRequest
+    | TalkRelease
+    | TalkRevoke
+    | RoomOpen
+    | RoomInvite
+    | RoomJoin
+    | RoomLeave
+    | RoomMute
+    | RoomGuestLink
 )
 
 
@@ -221,6 +285,56 @@ class TalkRefused(msgspec.Struct, tag="talk_refused"):
     reason: str
 
 
+class RoomParticipant(msgspec.Struct):
+    """Someone in a room: ``id`` (the participant, for ``participant`` media), the person,
+    their center, microphone and camera, whether their media reaches the hub yet, and
+    whether they came in with a browser link."""
+
+    id: str
+    user: str
+    name: str
+    center: str
+    audio: bool = True
+    video: bool = True
+    publishing: bool = False
+    guest: bool = False
+
+
+class Room(msgspec.Struct, tag="room"):
+    """The state of a room this person is invited to or in, sent whole on every change.
+    ``you``: this console's participant id in it ("" when not in). ``speaker``: the active
+    speaker. ``closed``: the room is gone (everyone left)."""
+
+    room: str
+    title: str
+    host: str
+    incident: int | None
+    invited: list[str]
+    participants: list[RoomParticipant]
+    you: str = ""
+    speaker: str | None = None
+    closed: bool = False
+    request: str = ""
+
+
+class RoomRefused(msgspec.Struct, tag="room_refused"):
+    """A room message was not taken: ``forbidden`` (not invited), ``unknown_room``,
+    ``closed``, ``full``, ``invalid``, ``unavailable``. ``request`` echoes a ``room_open``."""
+
+    room: str
+    code: str
+    reason: str
+    request: str = ""
+
+
+class GuestLink(msgspec.Struct, tag="guest_link"):
+    """A one-time browser link into ``room`` (valid until ``expires``, epoch seconds)."""
+
+    room: str
+    url: str
+    expires: float
+
+
 ServerMessage = (
     Welcome
     | Snapshot
@@ -235,4 +349,7 @@ ServerMessage = (
     | MediaRefused
     | Talk
     | TalkRefused
+    | Room
+    | RoomRefused
+    | GuestLink
 )

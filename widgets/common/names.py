@@ -49,6 +49,7 @@ class Names(QObject):
             Action.INVALIDATE: self.tr("Invalid"),
             Action.ADD_REPORT: self.tr("Merged report"),
             Action.ATTACH: self.tr("Attachment"),
+            Action.COMMAND: self.tr("Command session"),
         }
 
     def status(self, status: str) -> str:
