@@ -47,8 +47,8 @@ from app.domain.model import Action, Severity, SourceChannel
 from app.domain.permissions import Principal, Role, Scope
 from app.report.from_store import report_data
 from app.server.calls import CallHub
-from app.server.guest import add_guest_routes
 from app.server.config import INTAKE_KEY_FILE, ServerConfig, write_secret
+from app.server.guest import add_guest_routes
 from app.server.hub import Hub
 from app.server.passwords import verify_password
 from app.server.sensors import Observation, SensorMonitor

@@ -64,7 +64,9 @@ class Caller:
 
     def refusals(self) -> list[m.RoomRefused]:
         return [
-            e.message for e in self.console.events if isinstance(e, RoomChanged) and isinstance(e.message, m.RoomRefused)
+            e.message
+            for e in self.console.events
+            if isinstance(e, RoomChanged) and isinstance(e.message, m.RoomRefused)
         ]
 
     def sees(self, pid: str, frames: int = 10) -> bool:
@@ -291,4 +293,3 @@ async def test_calls_survive_a_network_drop(server: ServerProcess, consoles: Any
             await console.stop()
     finally:
         await proxy.stop()
-
