@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/cityops bench map --json bench-results/map.json
 	$(BIN)/cityops bench dashboard --json bench-results/dashboard.json
 	$(BIN)/cityops bench video --json bench-results/video.json
+	$(BIN)/cityops bench calls --json bench-results/calls.json
 
 # Caches and build output; keeps .venv and data.
 clean:

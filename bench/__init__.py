@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCHES = ("sync", "ui", "board", "map", "dashboard", "video")
+BENCHES = ("sync", "ui", "board", "map", "dashboard", "video", "calls")
 
 
 def print_table(title: str, rows: list[tuple[str, Any, str]]) -> None:
@@ -53,6 +53,10 @@ def run_bench(name: str, json_path: Path | None, n: int | None) -> int:
         from bench.video import run as run_video
 
         results = run_video(n)
+    elif name == "calls":
+        from bench.calls import run as run_calls
+
+        results = run_calls(n)
     else:
         print(f"unknown benchmark {name!r}; available: {', '.join(BENCHES)}", file=sys.stderr)
         return 2

@@ -29,7 +29,7 @@ from av.video.reformatter import VideoReformatter
 
 from comms.client import MediaRefusedError, ServerUnreachable
 from comms.rtc.forward import AUDIO_CLOCK, OPUS_FRAME, listen_immediately
-from comms.rtc.peer import close_quietly, new_peer_connection, prefer_h264, release_on_marker
+from comms.rtc.peer import close_quietly, new_peer_connection, prefer_h264, prefer_h264_then_vp8, release_on_marker
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,9 @@ class LocalAudio(MediaStreamTrack):
             wave = amplitude * np.sin(2 * math.pi * frequency * t + self._phase)
             self._phase = (self._phase + 2 * math.pi * frequency * OPUS_FRAME / AUDIO_CLOCK) % (2 * math.pi)
             if self.tone_at is None:
-                self.tone_at = at
+                # A microphone hands over 20 ms once they are over: the burst's first sample
+                # was captured one frame before this frame leaves.
+                self.tone_at = at - FRAME_S
             self._tone = (left - 1, frequency, amplitude) if left > 1 else None
             samples: Samples = (wave * 32767).astype(np.int16)
         else:
@@ -273,7 +275,8 @@ class Link:
                 else:
                     transceiver = pc.addTransceiver(kind, direction="recvonly")
                 if kind == "video":
-                    prefer_h264(transceiver)
+                    # What is sent is H.264; what is received is whatever the participant sends.
+                    (prefer_h264 if track is not None else prefer_h264_then_vp8)(transceiver)
                     release_on_marker(transceiver.receiver)
                 else:
                     listen_immediately(transceiver.receiver)
@@ -370,6 +373,11 @@ class OnsetDetector:
     def __init__(self, threshold: float = ONSET_RMS) -> None:
         self.threshold = threshold
         self.onsets: list[float] = []
+        self._loud = False
+
+    def reset(self) -> None:
+        """Forget what was heard (the next sound counts as an onset)."""
+        self.onsets.clear()
         self._loud = False
 
     def __call__(self, samples: Samples, level: float) -> None:

@@ -32,6 +32,15 @@ def prefer_h264(transceiver: RTCRtpTransceiver) -> None:
     transceiver.setCodecPreferences(codecs)
 
 
+def prefer_h264_then_vp8(transceiver: RTCRtpTransceiver) -> None:
+    """Offer H.264 first, VP8 second: what a conference hub may forward (it forwards what each
+    participant sends, and a browser may only encode VP8)."""
+    caps = RTCRtpSender.getCapabilities("video").codecs
+    h264 = [c for c in caps if c.mimeType == H264 and (c.parameters or {}).get("packetization-mode") == "1"]
+    vp8 = [c for c in caps if c.mimeType == "video/VP8"]
+    transceiver.setCodecPreferences(h264 + vp8)
+
+
 def without_bandwidth_estimation(sdp: str) -> str:
     """``sdp`` without the abs-send-time header extension and REMB feedback. The hub sends one
     encoding of a camera to all its viewers and cannot adapt it to one of them, so the
