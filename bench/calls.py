@@ -147,7 +147,7 @@ async def _talk(consoles: dict[str, _Console]) -> dict[str, list[float]]:
         await c.calls.join_group(GROUP)
     await late.calls.join_group(OTHER_GROUP)
     for c in (talker, listener, late):
-        await _until(lambda c=c: c.calls.links["talk"].state.value == "live", 15, "talk link")  # type: ignore[misc]
+        await _until(lambda c=c: c.calls.links["talk"].state.value == "live", 15, "talk link")
     await asyncio.sleep(1.0)
 
     access: list[float] = []
@@ -245,7 +245,7 @@ async def _baseline() -> dict[str, list[float]]:
         while True:
             for out in resampler.resample(await track.recv()):
                 samples = out.to_ndarray().reshape(-1)
-                ears(samples, rms(samples))
+                ears(samples.astype("int16"), rms(samples))
 
     async def see(track: Any) -> None:
         while True:
