@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from app.console.app import ConsoleOptions, cache_path, grab_screens
+from app.console.calls import CallsController, CallsPanel
 from app.console.mapping import MapController, MapPanel, load_district_or_none
 from app.console.qt import collect_on_qt_thread
 from app.console.video import VideoController
@@ -22,10 +23,11 @@ from app.console.vitals import VitalsController, VitalsPanel
 from app.console.window import ScreenWindow, placeholder
 from app.console.workspace import PROFILES, ROLE_PROFILES, Workspace
 from app.domain.district import DistrictMap
-from app.domain.model import OPEN_STATUSES, Action, Severity, Status
+from app.domain.model import OPEN_STATUSES, Action, Incident, Severity, Status
 from app.domain.permissions import Principal, Role
 from app.domain.records import IDX
 from app.services.board import ALL_STATUSES, BoardFilter, BoardService, BoardSort
+from app.services.calls import CallService, local_camera
 from app.services.events import (
     CommandSettled,
     ConnectionChanged,
@@ -49,6 +51,7 @@ from widgets.common.tasks import TaskSet
 from widgets.incidents.board import IncidentBoard
 from widgets.incidents.conflicts import ConflictInbox, ConflictRow
 from widgets.incidents.detail import IncidentDetail
+from widgets.map.view2d import STREET_SCALE
 from widgets.video.panel import VideoWallPanel
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,7 @@ class Console(QObject):
         self._district: tuple[DistrictMap | None, str] = (None, "")
         self.vitals: VitalsController | None = None
         self.video: VideoController | None = None
+        self.calls: CallsController | None = None
         self.map_panel: MapPanel | None = None
         # The board and the alerts need no signed-in person; they are made before sign-in.
         self.board = IncidentBoard(self.catalog, options.language)
@@ -253,6 +257,8 @@ class Console(QObject):
             await self.vitals.stop()
         if self.video is not None:
             await self.video.stop()
+        if self.calls is not None:
+            await self.calls.stop()
         self._counts_timer.stop()
         self._counts_ticker.stop()
         self._alert_timer.stop()
@@ -273,6 +279,7 @@ class Console(QObject):
         self.board_service = BoardService(self.sync)
         self.detail = IncidentDetail(self.catalog, principal, self.options.language)
         self.detail.action_requested.connect(self._on_action)
+        self.detail.command_session_requested.connect(lambda _id: self._spawn(self.open_command_session()))
         profile = PROFILES[self.options.profile or ROLE_PROFILES.get(principal.role.value, "street")]
         self.workspace = Workspace(
             profile,
@@ -299,6 +306,8 @@ class Console(QObject):
             self.vitals.start()
         if self.video is not None:
             self._spawn(self.video.start())
+        if self.calls is not None:
+            self.calls.start()
         # Time makes incidents overdue without any change: count again every few seconds.
         self._counts_ticker.start(5000)
         self._counts_timer.start(0)
@@ -363,6 +372,21 @@ class Console(QObject):
                 pending_dir=self.options.cache_dir / "snapshots-pending",
             )
             return self.tr("Video wall"), video_panel
+        if name == "calls":
+            assert self.sync is not None
+            calls_panel = CallsPanel()
+            self.calls = CallsController(
+                calls_panel,
+                CallService(self.sync, camera=local_camera()),
+                self.sync.principal,
+                self.catalog,
+                street_names={code: s.name.get(self.options.language) for code, s in self.catalog.streets.items()},
+                pin_cameras=lambda incident: self.video.incident_selected(incident, pin=True) if self.video else None,
+                focus_map=self._focus_map,
+                show_panel=lambda: self.workspace.show_panel("calls"),
+                notify=self._notify,
+            )
+            return self.tr("Conference and talk groups"), calls_panel
         planned = {
             "drill": (self.tr("Drill"), self.tr("Drill recording and playback — coming with the training release")),
         }
@@ -457,6 +481,24 @@ class Console(QObject):
         if self.map is not None:
             self.map.select(incident_id)
         self.board.select_incident(incident_id)
+
+    async def open_command_session(self) -> None:
+        """The fused command session of the incident in the detail panel."""
+        incident = self.detail.incident if self.detail is not None else None
+        if incident is None or self.calls is None:
+            return
+        await self.calls.open_command_session(incident)
+
+    def _focus_map(self, incident: Incident) -> None:
+        view = self.map_panel.view2d if self.map_panel is not None else None
+        if view is not None:
+            view.center_on(incident.location.lon, incident.location.lat, STREET_SCALE)
+        if self.map is not None:
+            self.map.select(incident.id)
+
+    def _notify(self, text: str) -> None:
+        for window in self.windows:
+            window.status.showMessage(text, 15_000)
 
     async def _show_device(self, device_id: str) -> None:
         if self.map is None:

@@ -247,10 +247,13 @@ class VideoController(QObject):
                 self._spawn(self._upload_pending())
 
     # == the incident ==========================================================================
-    def incident_selected(self, incident: Incident) -> None:
-        """Follow mode: the cameras nearest to the incident go on the first tiles."""
-        if not self.follow.isChecked() or self.wall.touring():
+    def incident_selected(self, incident: Incident, *, pin: bool = False) -> None:
+        """Follow mode (or ``pin``: a command session asks for it): the cameras nearest to the
+        incident go on the first tiles."""
+        if not pin and (not self.follow.isChecked() or self.wall.touring()):
             return
+        if pin and self.wall.touring():
+            self.wall.stop_tour()
         loc = incident.location
         count = min(FOLLOW_CAMERAS, self.wall.count())
         near = nearest_cameras(self._devices.values(), loc.lon, loc.lat, count=count)

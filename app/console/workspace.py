@@ -53,13 +53,27 @@ PROFILES: dict[str, Profile] = {
             PanelSpec("detail", 0),
             PanelSpec("map", 1),
             PanelSpec("video", 2),
+            PanelSpec("calls", 2),
             PanelSpec("vitals", 3),
         ),
     ),
     "street": Profile(
-        "street", 2, (PanelSpec("board", 0), PanelSpec("detail", 0), PanelSpec("map", 1), PanelSpec("vitals", 1))
+        "street",
+        2,
+        (
+            PanelSpec("board", 0),
+            PanelSpec("detail", 0),
+            PanelSpec("calls", 0),
+            PanelSpec("map", 1),
+            PanelSpec("vitals", 1),
+        ),
     ),
-    "field": Profile("field", 1, (PanelSpec("board", 0), PanelSpec("detail", 0), PanelSpec("map", 0)), touch=True),
+    "field": Profile(
+        "field",
+        1,
+        (PanelSpec("board", 0), PanelSpec("detail", 0), PanelSpec("map", 0), PanelSpec("calls", 0)),
+        touch=True,
+    ),
     "trainer": Profile("trainer", 2, (PanelSpec("board", 0), PanelSpec("detail", 0), PanelSpec("drill", 1))),
 }
 

@@ -27,11 +27,12 @@ import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import av
 import numpy as np
-from aiortc.contrib.media import MediaRelay
+from aiortc.contrib.media import MediaPlayer, MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from app.domain import floor
@@ -47,6 +48,18 @@ log = logging.getLogger(__name__)
 __all__ = ["CallRefused", "CallService", "FloorView", "Image", "LinkState", "Samples"]
 
 Kind = Literal["publish", "participant", "talk"]
+
+
+def local_camera(device: str = "/dev/video0") -> MediaStreamTrack | None:
+    """The workstation's camera (Video4Linux, 640×360 at 15 fps), or None when it has none."""
+    if not Path(device).exists():
+        return None
+    try:
+        player = MediaPlayer(device, format="v4l2", options={"video_size": "640x360", "framerate": "15"})
+    except Exception as exc:  # busy, unsupported size: the console joins without a camera
+        log.warning("camera %s cannot be opened: %s", device, exc)
+        return None
+    return player.video
 
 
 class CallRefused(Exception):

@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPaintEvent,
+    QPalette,
     QPen,
     QPixmap,
     QRegion,
@@ -117,11 +118,6 @@ QDialog#inviteDialog QLabel#muted { color: #8a9aab; }
 QDialog#inviteDialog QLineEdit {
     background: #18212b; color: #e6eef6; border: 1px solid #2f3d4c; border-radius: 3px; padding: 4px 6px;
 }
-QDialog#inviteDialog QListWidget {
-    background: #131b24; color: #dbe5ee; border: 1px solid #2f3d4c; outline: none;
-    selection-background-color: #1f4a66; selection-color: #ffffff;
-}
-QDialog#inviteDialog QListWidget::item { padding: 3px 2px; }
 QDialog#inviteDialog QPushButton {
     color: #dbe5ee; background: #1f2a36; border: 1px solid #2f3d4c; border-radius: 3px;
     padding: 4px 14px; min-width: 60px;
@@ -888,6 +884,20 @@ class InviteDialog(QDialog):
         self.filter_edit.setClearButtonEnabled(True)
         self.centers_list = QListWidget()
         self.people_list = QListWidget()
+        for widget in (self.centers_list, self.people_list):
+            # The style draws a check box's outline from the window colour, darkened: on this
+            # dark theme it would vanish, so the lists get a lighter one of their own.
+            palette = widget.palette()
+            for role, colour in (
+                (QPalette.ColorRole.Window, "#9fb0c2"),
+                (QPalette.ColorRole.Base, "#131b24"),
+                (QPalette.ColorRole.Text, "#eef3f8"),
+                (QPalette.ColorRole.Highlight, "#1f4a66"),
+                (QPalette.ColorRole.HighlightedText, "#ffffff"),
+            ):
+                palette.setColor(role, QColor(colour))
+            widget.setPalette(palette)
+            widget.setSpacing(2)
         for key, label in centers:
             self._add(self.centers_list, key, label, label)
         for key, name, center in people:

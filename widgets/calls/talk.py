@@ -84,12 +84,12 @@ QPushButton#pttButton:pressed {{ border-color: #ffffff; }}
 QPushButton#pttButton:disabled {{ background: #252d36; border-color: #36424e; color: #65717e; }}
 QPushButton#emergencyButton {{
     color: #ffffff; background: #b3261e; border: 1px solid #e0443b; border-radius: 4px;
-    padding: 6px 14px; font-weight: bold;
+    padding: 7px 18px; font-weight: bold;
 }}
 QPushButton#emergencyButton:pressed {{ background: #e53935; border-color: #ffffff; }}
 QPushButton#emergencyButton:disabled {{ background: #3a2626; border-color: #4a3030; color: #7d6b6b; }}
 QPushButton#revokeButton {{
-    color: #dbe5ee; background: #1f2a36; border: 1px solid #2f3d4c; border-radius: 4px; padding: 6px 14px;
+    color: #dbe5ee; background: #1f2a36; border: 1px solid #2f3d4c; border-radius: 4px; padding: 7px 18px;
 }}
 QPushButton#revokeButton:hover {{ background: #26384a; }}
 QPushButton#revokeButton:disabled {{ color: #5d6b79; }}

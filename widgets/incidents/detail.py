@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 
 from app.domain import permissions, workflow
 from app.domain.catalog import Catalog
-from app.domain.model import Action, Incident, Severity
+from app.domain.model import OPEN_STATUSES, Action, Incident, Severity
 from app.domain.permissions import Principal
+from app.domain.rooms import HOST_ROLES
 from widgets.common.names import Names
 
 SEVERITY_COLOURS = {
@@ -66,6 +67,8 @@ class IncidentDetail(QWidget):
     when not applicable)."""
 
     action_requested = Signal(int, str, str, str, int)
+    command_session_requested = Signal(int)
+    """The operator opens the fused command session of the incident shown."""
 
     def __init__(self, catalog: Catalog, principal: Principal, language: str = "zh", parent: QWidget | None = None):
         super().__init__(parent)
@@ -79,6 +82,20 @@ class IncidentDetail(QWidget):
         self._title.setObjectName("incidentTitle")
         self._title.setWordWrap(True)
         self._title.setStyleSheet("font-size: 16pt; font-weight: bold")
+        self._session = QPushButton(self.tr("Command session"))
+        self._session.setObjectName("commandSession")
+        self._session.setToolTip(
+            self.tr(
+                "Conference with the street, the center and the district, the incident's talk group, cameras and map"
+            )
+        )
+        self._session.setStyleSheet(
+            "QPushButton { background: #8a5a00; color: white; font-weight: bold; padding: 4px 12px; }"
+        )
+        self._session.clicked.connect(
+            lambda: self.command_session_requested.emit(self.incident.id) if self.incident is not None else None
+        )
+        self._session.setVisible(False)
         self._fields = QFormLayout()
         self._labels: dict[str, QLabel] = {}
         for key, label in (
@@ -144,7 +161,10 @@ class IncidentDetail(QWidget):
         self._merged.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self._title)
+        heading = QHBoxLayout()
+        heading.addWidget(self._title, 1)
+        heading.addWidget(self._session, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(heading)
         layout.addLayout(self._fields)
         layout.addWidget(actions)
         layout.addWidget(QLabel(self.tr("Timeline")))
@@ -179,8 +199,10 @@ class IncidentDetail(QWidget):
             for button in self._buttons.values():
                 button.setVisible(False)
             self._actions.setVisible(False)
+            self._session.setVisible(False)
             return
         self._actions.setVisible(True)
+        self._session.setVisible(incident.status in OPEN_STATUSES and self.principal.role in HOST_ROLES)
         lang = self.language
         cat = self.catalog.categories.get(incident.category)
         street = self.catalog.streets.get(incident.location.street)
