@@ -358,7 +358,8 @@ class CallsController(QObject):
 
     async def _send_invite(self, keys: list[str]) -> None:
         if await self._guard(self.service.invite(keys), "room"):
-            self.panel.conference.show_status(self.tr("Invited: %1").replace("%1", "、".join(keys)))
+            names = "、".join(self.invite_label(k) for k in keys)
+            self.panel.conference.show_status(self.tr("Invited: %1").replace("%1", names))
 
     async def _guest_link(self) -> None:
         try:
@@ -395,16 +396,13 @@ class CallsController(QObject):
             self.panel.talk.show_status(self.tr("Floor taken back"))
 
     def _ptt_key_down(self) -> None:
-        group = self.panel.talk.selected_group()
-        if group is None or group not in self.service.floors:
+        # As the button: the press goes to the selected group, its release to the same group
+        # even when another is selected meanwhile.
+        if not self.panel.talk.press_ptt():
             self.panel.talk.show_status(self.tr("Select a joined talk group to talk (F8)"), error=True)
-            return
-        self._spawn(self._press(group, False))
 
     def _ptt_key_up(self) -> None:
-        group = self.panel.talk.selected_group()
-        if group is not None and group in self.service.floors:
-            self._spawn(self._release(group))
+        self.panel.talk.release_ptt()
 
     # -- the fused command session -------------------------------------------------------------
     def invitations_for(self, incident: Incident) -> list[str]:
@@ -416,6 +414,15 @@ class CallsController(QObject):
         if field:
             keys.append(f"field:{field}")
         return keys
+
+    def invite_label(self, key: str) -> str:
+        """An invitation as the operator reads it (a center's name, not its key)."""
+        if key == "district":
+            return self.tr("District operations center")
+        kind, _, name = key.partition(":")
+        if kind == "user":
+            return name
+        return self.group_title(key)
 
     def may_host(self) -> bool:
         return self.principal.role in HOST_ROLES
@@ -443,8 +450,7 @@ class CallsController(QObject):
         group = f"incident:{incident.id}"
         await self._guard(self.service.join_group(group), "talk")
         self.panel.talk.select_group(group)
-        conference.show_status(
-            self.tr("Command session open: %1 invited").replace("%1", "、".join(self.invitations_for(incident)))
-        )
+        invited = "、".join(self.invite_label(k) for k in self.invitations_for(incident))
+        conference.show_status(self.tr("Command session open: %1 invited").replace("%1", invited))
         self.refresh()
         return room

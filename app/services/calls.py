@@ -148,7 +148,8 @@ class CallService:
         self._owner: asyncio.AbstractEventLoop | None = None
         self._requests: dict[str, asyncio.Future[m.Room]] = {}
         self._links_wanted: asyncio.Future[m.GuestLink] | None = None
-        self._was_offline = False
+        # True until the first session: what was joined before it is joined then.
+        self._was_offline = True
         self._tasks: set[asyncio.Future[None]] = set()
         self._unsubscribe = sync.store.subscribe(self._on_event)
 
@@ -185,10 +186,20 @@ class CallService:
     def _link(self, key: str, kind: Kind, target: str, **kwargs: Any) -> Link:
         owner = self._owner = asyncio.get_running_loop()
 
+        async def offer(target_: str, sdp: str) -> tuple[tuple[str, str] | None, Exception | None]:
+            # On the console's loop; the outcome is handed back whole, so a refusal that comes
+            # after the link gave up waiting is not left unretrieved there.
+            try:
+                return await self.sync.open_media(target_, sdp, kind=kind), None
+            except Exception as exc:
+                return None, exc
+
         async def signal(kind_: str, target_: str, sdp: str) -> tuple[str, str]:
-            return await asyncio.wrap_future(
-                asyncio.run_coroutine_threadsafe(self.sync.open_media(target_, sdp, kind=kind), owner)
-            )
+            answer, error = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(offer(target_, sdp), owner))
+            if error is not None:
+                raise error
+            assert answer is not None
+            return answer
 
         async def close(request: str) -> None:
             if not owner.is_closed():
@@ -340,9 +351,13 @@ class CallService:
 
     # -- talk groups -----------------------------------------------------------------------------
     async def join_group(self, group: str) -> None:
+        """Join a talk group. Offline, the console joins it as soon as it is back online."""
         self.floors[group] = FloorView(group)
         self._ensure_talk_link()
-        await self.sync.talk(m.TalkJoin(group=group))
+        try:
+            await self.sync.talk(m.TalkJoin(group=group))
+        except ServerUnreachable:
+            self._was_offline = True  # joined with the others on the next session
         self._changed()
 
     async def leave_group(self, group: str) -> None:

@@ -34,6 +34,191 @@
     </message>
 </context>
 <context>
+    <name>CallsController</name>
+    <message>
+        <location filename="../../app/console/calls.py" line="182"/>
+        <location filename="../../app/console/calls.py" line="445"/>
+        <source>Refused: %1</source>
+        <translation>被拒绝：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="184"/>
+        <location filename="../../app/console/calls.py" line="448"/>
+        <source>Not done: %1</source>
+        <translation>未完成：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="234"/>
+        <source>No conference</source>
+        <translation>未在会商中</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="234"/>
+        <source>Open one from an incident, or join an invitation</source>
+        <translation>可从事件开启指挥会话，或接受邀请加入</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="253"/>
+        <source>%1 participants</source>
+        <translation>%1 人参会</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="261"/>
+        <location filename="../../app/console/calls.py" line="353"/>
+        <source>%1 center</source>
+        <translation>%1中心</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="263"/>
+        <source>Incident #%1</source>
+        <translation>事件 #%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="276"/>
+        <source>Pre-empted by a commander</source>
+        <translation>被指挥员抢占</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="277"/>
+        <source>Floor taken away</source>
+        <translation>话权被收回</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="278"/>
+        <source>Talk time used up</source>
+        <translation>发言超时</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="279"/>
+        <source>Someone with priority talks</source>
+        <translation>更高优先级用户正在讲话</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="280"/>
+        <source>The queue is full</source>
+        <translation>排队已满</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="311"/>
+        <source>%1 invites you to the conference “%2” (%3 in it)</source>
+        <translation>%1 邀请您加入会商「%2」（已有 %3 人）</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="320"/>
+        <source>Conference invitation: %1</source>
+        <translation>会商邀请：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="328"/>
+        <source>Joined “%1”</source>
+        <translation>已加入「%1」</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="336"/>
+        <source>Microphone off</source>
+        <translation>麦克风已关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="336"/>
+        <source>Microphone on</source>
+        <translation>麦克风已打开</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="340"/>
+        <source>This workstation has no camera</source>
+        <translation>本工作站没有摄像头</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="344"/>
+        <source>Camera off</source>
+        <translation>摄像头已关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="344"/>
+        <source>Camera on</source>
+        <translation>摄像头已打开</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="348"/>
+        <source>Join or open a conference first</source>
+        <translation>请先加入或开启会商</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="350"/>
+        <location filename="../../app/console/calls.py" line="421"/>
+        <source>District operations center</source>
+        <translation>区城运中心</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="362"/>
+        <source>Invited: %1</source>
+        <translation>已邀请：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="366"/>
+        <source>Guest</source>
+        <translation>访客</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="368"/>
+        <source>No guest link: %1</source>
+        <translation>未能生成访客链接：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="372"/>
+        <source>One-time guest link copied (valid 15 minutes): %1</source>
+        <translation>一次性访客链接已复制（15 分钟内有效）：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="377"/>
+        <source>You left the conference</source>
+        <translation>您已离开会商</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="382"/>
+        <source>Joined talk group %1</source>
+        <translation>已加入通话组 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="386"/>
+        <source>Left talk group %1</source>
+        <translation>已退出通话组 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="396"/>
+        <source>Floor taken back</source>
+        <translation>已收回话权</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="402"/>
+        <source>Select a joined talk group to talk (F8)</source>
+        <translation>请选择已加入的通话组再讲话（F8）</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="433"/>
+        <source>Incident #%1 command: %2</source>
+        <translation>事件 #%1 指挥会话：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="435"/>
+        <source>Opening the command session…</source>
+        <translation>正在开启指挥会话…</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/calls.py" line="454"/>
+        <source>Command session open: %1 invited</source>
+        <translation>指挥会话已开启，已邀请：%1</translation>
+    </message>
+</context>
+<context>
+    <name>CallsPanel</name>
+    <message>
+        <location filename="../../app/console/calls.py" line="57"/>
+        <source>Join</source>
+        <translation>加入</translation>
+    </message>
+</context>
+<context>
     <name>CameraList</name>
     <message>
         <location filename="../../widgets/video/cameras.py" line="96"/>
@@ -78,6 +263,115 @@
         <source>%n not working</source>
         <translation>
             <numerusform>%n 台不可用</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ConferenceGrid</name>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="213"/>
+        <source>Conference participants</source>
+        <extracomment>The grid for a number of participants: (up to this many, rows, columns), first match wins. The most tiles the grid shows; participants after these are counted, not shown. The states a participant&apos;s connection can be in. How often the grid looks for new pictures (ms). Pixels between tiles, and the width of the active speaker&apos;s border. Segments of a tile&apos;s audio level bar. Avatar circles, picked by a stable hash of the participant&apos;s id.</extracomment>
+        <translation>参会人员</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="420"/>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="422"/>
+        <source>Reconnecting…</source>
+        <translation>重连中…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="424"/>
+        <source>Camera off</source>
+        <translation>摄像头已关闭</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="437"/>
+        <source>Nobody has joined yet</source>
+        <translation>还没有人加入</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="562"/>
+        <source>Me</source>
+        <translation>我</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="691"/>
+        <source>Microphone muted</source>
+        <translation>麦克风已静音</translation>
+    </message>
+</context>
+<context>
+    <name>ConferencePanel</name>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="779"/>
+        <source>Mute or unmute your microphone</source>
+        <translation>打开或关闭您的麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="780"/>
+        <source>Turn your camera off or on</source>
+        <translation>打开或关闭您的摄像头</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="782"/>
+        <source>Invite command centres or people</source>
+        <translation>邀请指挥中心或人员</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="783"/>
+        <source>Invite…</source>
+        <translation>邀请…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="784"/>
+        <source>Create a one-time link for a guest in a browser</source>
+        <translation>生成一次性访客链接（浏览器加入）</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="785"/>
+        <source>Guest link</source>
+        <translation>访客链接</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="787"/>
+        <source>Leave the conference</source>
+        <translation>离开会商</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="789"/>
+        <source>Leave</source>
+        <translation>离开</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="824"/>
+        <source>Unmute</source>
+        <translation>取消静音</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="824"/>
+        <source>Mute</source>
+        <translation>静音</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="825"/>
+        <source>Turn camera on</source>
+        <translation>打开摄像头</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="825"/>
+        <source>Turn camera off</source>
+        <translation>关闭摄像头</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/calls/conference.py" line="840"/>
+        <source>%n more not shown</source>
+        <translation>
+            <numerusform>另有 %n 人未显示</numerusform>
         </translation>
     </message>
 </context>
@@ -144,118 +438,123 @@
 <context>
     <name>Console</name>
     <message>
-        <location filename="../../app/console/console.py" line="122"/>
+        <location filename="../../app/console/console.py" line="127"/>
         <source>Sign-in refused: %1</source>
         <extracomment>Whether this session started from the cache with the server unreachable.</extracomment>
         <translation>登录被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="124"/>
+        <location filename="../../app/console/console.py" line="129"/>
         <source>Server unreachable: %1</source>
         <translation>无法连接服务器：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="277"/>
+        <location filename="../../app/console/console.py" line="288"/>
         <source>CityOps Console — %1</source>
         <translation>一网统管指挥台 — %1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="283"/>
+        <location filename="../../app/console/console.py" line="294"/>
         <source>Workspace</source>
         <translation>工作区</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="284"/>
+        <location filename="../../app/console/console.py" line="295"/>
         <source>Conflict inbox</source>
         <translation>冲突收件箱</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="285"/>
+        <location filename="../../app/console/console.py" line="296"/>
         <source>Save layout</source>
         <translation>保存布局</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="286"/>
+        <location filename="../../app/console/console.py" line="297"/>
         <source>Reset layout</source>
         <translation>重置布局</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="304"/>
+        <location filename="../../app/console/console.py" line="317"/>
         <source>District watch officer</source>
         <translation>区城运中心值班员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="305"/>
+        <location filename="../../app/console/console.py" line="318"/>
         <source>Street operations center</source>
         <translation>街镇城运中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="306"/>
+        <location filename="../../app/console/console.py" line="319"/>
         <source>Professional center</source>
         <translation>专业指挥中心</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="307"/>
+        <location filename="../../app/console/console.py" line="320"/>
         <source>Field commander</source>
         <translation>现场指挥员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="308"/>
+        <location filename="../../app/console/console.py" line="321"/>
         <source>Trainer</source>
         <translation>演练教员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="309"/>
+        <location filename="../../app/console/console.py" line="322"/>
         <source>Auditor</source>
         <translation>审计员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="310"/>
+        <location filename="../../app/console/console.py" line="323"/>
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="321"/>
+        <location filename="../../app/console/console.py" line="334"/>
         <source>Incidents</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="324"/>
+        <location filename="../../app/console/console.py" line="337"/>
         <source>Incident detail</source>
         <translation>事件详情</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="333"/>
+        <location filename="../../app/console/console.py" line="346"/>
         <source>Map</source>
         <translation>地图</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="361"/>
+        <location filename="../../app/console/console.py" line="374"/>
         <source>Video wall</source>
         <translation>视频墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="345"/>
+        <location filename="../../app/console/console.py" line="358"/>
         <source>Vital signs</source>
         <translation>数字体征</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="363"/>
+        <location filename="../../app/console/console.py" line="389"/>
+        <source>Conference and talk groups</source>
+        <translation>会商与集群通话</translation>
+    </message>
+    <message>
+        <location filename="../../app/console/console.py" line="391"/>
         <source>Drill</source>
         <translation>演练</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="363"/>
+        <location filename="../../app/console/console.py" line="391"/>
         <source>Drill recording and playback — coming with the training release</source>
         <translation>演练录制与回放 — 将在演练版本中提供</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="478"/>
+        <location filename="../../app/console/console.py" line="524"/>
         <source>the console could not record the action: %1</source>
         <translation>指挥台未能记录该操作：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/console.py" line="485"/>
+        <location filename="../../app/console/console.py" line="531"/>
         <source>the command waits in the outbox and is sent on reconnect</source>
         <translation>指令已存入待发送队列，恢复连接后自动发送</translation>
     </message>
@@ -672,164 +971,209 @@
 <context>
     <name>IncidentDetail</name>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="85"/>
+        <location filename="../../widgets/incidents/detail.py" line="102"/>
         <source>Number</source>
-        <extracomment>Actions offered as buttons, in the order of the closed loop.</extracomment>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="86"/>
+        <location filename="../../widgets/incidents/detail.py" line="103"/>
         <source>Severity</source>
         <translation>等级</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="87"/>
+        <location filename="../../widgets/incidents/detail.py" line="104"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="88"/>
+        <location filename="../../widgets/incidents/detail.py" line="105"/>
         <source>Category</source>
         <translation>事项类别</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="89"/>
+        <location filename="../../widgets/incidents/detail.py" line="106"/>
         <source>Street / grid</source>
         <translation>街镇 / 网格</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="90"/>
+        <location filename="../../widgets/incidents/detail.py" line="107"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="91"/>
-        <location filename="../../widgets/incidents/detail.py" line="141"/>
+        <location filename="../../widgets/incidents/detail.py" line="108"/>
+        <location filename="../../widgets/incidents/detail.py" line="158"/>
         <source>Source</source>
         <translation>来源</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="92"/>
+        <location filename="../../widgets/incidents/detail.py" line="109"/>
         <source>Unit</source>
         <translation>处置单位</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="93"/>
+        <location filename="../../widgets/incidents/detail.py" line="110"/>
         <source>Stage deadline</source>
         <translation>本环节时限</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="95"/>
+        <location filename="../../widgets/incidents/detail.py" line="112"/>
         <source>Description</source>
         <translation>描述</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="94"/>
+        <location filename="../../widgets/incidents/detail.py" line="111"/>
         <source>Reported at</source>
         <translation>上报时间</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="103"/>
+        <location filename="../../widgets/incidents/detail.py" line="85"/>
+        <source>Command session</source>
+        <extracomment>Actions offered as buttons, in the order of the closed loop.</extracomment>
+        <translation>指挥会话</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/detail.py" line="89"/>
+        <source>Conference with the street, the center and the district, the incident&apos;s talk group, cameras and map</source>
+        <translation>与街镇、专业中心和区城运中心会商；事件通话组、周边视频与地图</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/incidents/detail.py" line="120"/>
         <source>Actions</source>
         <translation>处置操作</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="107"/>
+        <location filename="../../widgets/incidents/detail.py" line="124"/>
         <source>Note for the timeline</source>
         <translation>处置备注（记入时间线）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="112"/>
+        <location filename="../../widgets/incidents/detail.py" line="129"/>
         <source>merge into #</source>
         <translation>合并到 #</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="114"/>
+        <location filename="../../widgets/incidents/detail.py" line="131"/>
         <source>Dispatch to</source>
         <translation>派遣至</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="136"/>
-        <location filename="../../widgets/incidents/detail.py" line="141"/>
+        <location filename="../../widgets/incidents/detail.py" line="153"/>
+        <location filename="../../widgets/incidents/detail.py" line="158"/>
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="136"/>
+        <location filename="../../widgets/incidents/detail.py" line="153"/>
         <source>Who</source>
         <translation>人员</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="136"/>
+        <location filename="../../widgets/incidents/detail.py" line="153"/>
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="136"/>
+        <location filename="../../widgets/incidents/detail.py" line="153"/>
         <source>Note</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="141"/>
+        <location filename="../../widgets/incidents/detail.py" line="158"/>
         <source>Report</source>
         <translation>上报</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="150"/>
+        <location filename="../../widgets/incidents/detail.py" line="170"/>
         <source>Timeline</source>
         <translation>时间线</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="173"/>
+        <location filename="../../widgets/incidents/detail.py" line="193"/>
         <source>No incident selected</source>
         <translation>未选择事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="196"/>
+        <location filename="../../widgets/incidents/detail.py" line="218"/>
         <source>(supervised)</source>
         <translation>（督办）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="212"/>
+        <location filename="../../widgets/incidents/detail.py" line="234"/>
         <source>OVERDUE by %1 min</source>
         <translation>已超时 %1 分钟</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../widgets/incidents/detail.py" line="224"/>
+        <location filename="../../widgets/incidents/detail.py" line="246"/>
         <source>Merged reports: %n</source>
         <translation>
             <numerusform>合并上报：%n 条</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="250"/>
+        <location filename="../../widgets/incidents/detail.py" line="272"/>
         <source>%1 (responsibility list)</source>
         <translation>%1（责任清单建议）</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="259"/>
+        <location filename="../../widgets/incidents/detail.py" line="281"/>
         <source>Enter the number of the incident to merge into</source>
         <translation>请输入要合并到的事件编号</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="261"/>
+        <location filename="../../widgets/incidents/detail.py" line="283"/>
         <source>Sending…</source>
         <translation>发送中…</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="269"/>
+        <location filename="../../widgets/incidents/detail.py" line="291"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="270"/>
+        <location filename="../../widgets/incidents/detail.py" line="292"/>
         <source>Queued offline</source>
         <translation>已离线排队</translation>
     </message>
     <message>
-        <location filename="../../widgets/incidents/detail.py" line="271"/>
+        <location filename="../../widgets/incidents/detail.py" line="293"/>
         <source>Rejected</source>
         <translation>已拒绝</translation>
+    </message>
+</context>
+<context>
+    <name>InviteDialog</name>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="881"/>
+        <source>Invite to the conference</source>
+        <translation>邀请参会</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="883"/>
+        <source>Filter by name or centre</source>
+        <translation>按姓名或指挥中心筛选</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="909"/>
+        <source>Invite</source>
+        <translation>邀请</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="914"/>
+        <source>Command centres</source>
+        <translation>指挥中心</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/conference.py" line="914"/>
+        <source>People</source>
+        <translation>人员</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../widgets/calls/conference.py" line="954"/>
+        <source>%n selected</source>
+        <translation>
+            <numerusform>已选 %n 项</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1309,73 +1653,235 @@
         <source>Attachment</source>
         <translation>附件</translation>
     </message>
+    <message>
+        <location filename="../../widgets/common/names.py" line="52"/>
+        <source>Command session</source>
+        <translation>指挥会话</translation>
+    </message>
+</context>
+<context>
+    <name>TalkPanel</name>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="245"/>
+        <source>No talk groups</source>
+        <extracomment>What the floor of a group is doing, seen from this console. The push-to-talk button&apos;s diameter (pixels). Colours of a state line.</extracomment>
+        <translation>没有通话组</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="269"/>
+        <source>Hold to talk in the selected group; let go to end</source>
+        <translation>按住在所选通话组讲话，松开结束</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="273"/>
+        <location filename="../../widgets/calls/talk.py" line="372"/>
+        <source>Emergency call</source>
+        <translation>紧急呼叫</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="275"/>
+        <source>Hold for an emergency call: it takes the floor from anyone</source>
+        <translation>按住发起紧急呼叫：可抢占任何人的话权</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="276"/>
+        <source>Take back the floor</source>
+        <translation>收回话权</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="278"/>
+        <source>End whoever talks now in the selected group</source>
+        <translation>结束所选通话组当前讲话人的发言</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="283"/>
+        <source>What the group sounds like here</source>
+        <translation>本机收听到的通话音量</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="285"/>
+        <source>Your microphone</source>
+        <translation>您的麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="286"/>
+        <source>No microphone</source>
+        <translation>无麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="288"/>
+        <source>No microphone found: you can listen but not talk</source>
+        <translation>未检测到麦克风：可以收听，不能讲话</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="293"/>
+        <source>Receiving</source>
+        <translation>收听</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="295"/>
+        <source>Microphone</source>
+        <translation>麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="360"/>
+        <source>Not joined</source>
+        <translation>未加入</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="362"/>
+        <source>I am talking</source>
+        <translation>我在讲话</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="364"/>
+        <source>%1 is talking</source>
+        <translation>%1 正在讲话</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="364"/>
+        <source>Someone</source>
+        <translation>有人</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="366"/>
+        <source>Queued, position %1</source>
+        <translation>排队第 %1 位</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="368"/>
+        <source>Requesting the floor…</source>
+        <translation>请求话权…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="370"/>
+        <source>Idle</source>
+        <translation>空闲</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="391"/>
+        <source>Join the group
+to talk</source>
+        <translation>加入通话组
+后可讲话</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="393"/>
+        <source>Talking</source>
+        <translation>正在讲话</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="395"/>
+        <source>Requesting…</source>
+        <translation>请求话权…</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="397"/>
+        <source>Queued #%1</source>
+        <translation>排队第 %1 位</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="398"/>
+        <source>Hold to talk</source>
+        <translation>按住讲话</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="445"/>
+        <source>Leave</source>
+        <translation>离开</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="445"/>
+        <source>Join</source>
+        <translation>加入</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="446"/>
+        <source>Leave this talk group</source>
+        <translation>退出该通话组</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="446"/>
+        <source>Join this talk group</source>
+        <translation>加入该通话组</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="525"/>
+        <source>No talk group selected</source>
+        <translation>未选择通话组</translation>
+    </message>
+    <message>
+        <location filename="../../widgets/calls/talk.py" line="546"/>
+        <source>or hold %1</source>
+        <translation>或按住 %1 键</translation>
+    </message>
 </context>
 <context>
     <name>VideoController</name>
     <message>
-        <location filename="../../app/console/video.py" line="106"/>
+        <location filename="../../app/console/video.py" line="109"/>
         <source>Follow incident</source>
-        <extracomment>An AI video alarm lights its camera this long (seconds), if it is this fresh. Cameras put on the wall for a selected incident.</extracomment>
+        <extracomment>An AI video alarm lights its camera this long (seconds), if it is this fresh. Cameras put on the wall for a selected incident. Whether :meth:`start` has put the wall back (or filled it the first time).</extracomment>
         <translation>跟随事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="107"/>
+        <location filename="../../app/console/video.py" line="110"/>
         <source>Put the cameras nearest to the selected incident on the wall</source>
         <translation>将距所选事件最近的摄像机上墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="209"/>
+        <location filename="../../app/console/video.py" line="226"/>
         <source>%1 on tile %2</source>
         <translation>%1 已上墙至画面 %2</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="241"/>
+        <location filename="../../app/console/video.py" line="262"/>
         <source>No camera within 1.5 km of incident #%1</source>
         <translation>事件 #%1 周边 1.5 公里内无摄像机</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="253"/>
+        <location filename="../../app/console/video.py" line="274"/>
         <source>Incident #%1: the %2 nearest cameras are on the wall</source>
         <translation>事件 #%1：最近的 %2 台摄像机已上墙</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="291"/>
+        <location filename="../../app/console/video.py" line="312"/>
         <source>AI video alarm #%1: %2</source>
         <translation>AI视频告警 #%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="301"/>
+        <location filename="../../app/console/video.py" line="322"/>
         <source>Select an incident first: the snapshot is attached to it</source>
         <translation>请先选择事件：快照将附加到该事件</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="304"/>
+        <location filename="../../app/console/video.py" line="325"/>
         <source>This tile shows no picture yet</source>
         <translation>该画面尚无图像</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="312"/>
+        <location filename="../../app/console/video.py" line="333"/>
         <source>The server cannot be reached; the snapshot was not sent</source>
         <translation>无法连接服务器，快照未发送</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="317"/>
+        <location filename="../../app/console/video.py" line="337"/>
         <source>Offline: the snapshot is kept and goes to incident #%1 when the server is back</source>
         <translation>离线：快照已暂存，服务器恢复后将发送至事件 #%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="324"/>
-        <location filename="../../app/console/video.py" line="361"/>
+        <location filename="../../app/console/video.py" line="344"/>
+        <location filename="../../app/console/video.py" line="381"/>
         <source>Snapshot refused: %1</source>
         <translation>快照被拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="328"/>
+        <location filename="../../app/console/video.py" line="348"/>
         <source>Snapshot of %1 attached to incident #%2</source>
         <translation>%1 的快照已附加到事件 #%2</translation>
     </message>
     <message>
-        <location filename="../../app/console/video.py" line="364"/>
+        <location filename="../../app/console/video.py" line="384"/>
         <source>Snapshot taken offline attached to incident #%1</source>
         <translation>离线截取的快照已附加到事件 #%1</translation>
     </message>
@@ -1383,73 +1889,73 @@
 <context>
     <name>VideoWall</name>
     <message>
-        <location filename="../../widgets/video/wall.py" line="215"/>
+        <location filename="../../widgets/video/wall.py" line="216"/>
         <source>Video wall</source>
         <extracomment>The MIME type of a tile dragged inside a wall: JSON ``{&quot;wall&quot;: token, &quot;index&quot;: i}``. Grid presets (tiles → rows, cols) and the largest custom grid side. How often the wall looks for new frames (ms): a little faster than the fastest stream. Seconds without a frame before the wall marks a live tile stalled. The window over which a tile&apos;s frame rate is measured (seconds). Weight of the newest delay in the smoothed delay. Seconds between refreshes of a live tile&apos;s fps and delay readout. Pixels between tiles, and the width of the selection and alarm borders. One pulse of an alarm border (seconds). The colour of each state&apos;s live dot (None: no dot). States in which a tile shows the frames it gets; in the others they are thrown away. Seconds without a frame before a live tile shows as stalled.</extracomment>
         <translation>视频墙</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="853"/>
+        <location filename="../../widgets/video/wall.py" line="859"/>
         <source>%1 fps</source>
         <translation>%1 帧/秒</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="856"/>
+        <location filename="../../widgets/video/wall.py" line="862"/>
         <source>%1 ms</source>
         <translation>%1 毫秒</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="910"/>
+        <location filename="../../widgets/video/wall.py" line="916"/>
         <source>No permission: %1</source>
         <translation>无权限：%1</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="918"/>
+        <location filename="../../widgets/video/wall.py" line="924"/>
         <source>Drag a camera here</source>
         <translation>拖入摄像机</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="920"/>
+        <location filename="../../widgets/video/wall.py" line="926"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="922"/>
+        <location filename="../../widgets/video/wall.py" line="928"/>
         <source>Signal lost, reconnecting…</source>
         <translation>信号中断，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="924"/>
+        <location filename="../../widgets/video/wall.py" line="930"/>
         <source>No permission</source>
         <translation>无权限</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="926"/>
+        <location filename="../../widgets/video/wall.py" line="932"/>
         <source>Offline</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="977"/>
+        <location filename="../../widgets/video/wall.py" line="983"/>
         <source>AI alarm</source>
         <translation>AI告警</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="1049"/>
+        <location filename="../../widgets/video/wall.py" line="1055"/>
         <source>Enlarge</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="1052"/>
+        <location filename="../../widgets/video/wall.py" line="1058"/>
         <source>Back to the grid</source>
         <translation>返回宫格</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="1053"/>
+        <location filename="../../widgets/video/wall.py" line="1059"/>
         <source>Snapshot to incident</source>
         <translation>快照至事件</translation>
     </message>
     <message>
-        <location filename="../../widgets/video/wall.py" line="1056"/>
+        <location filename="../../widgets/video/wall.py" line="1062"/>
         <source>Remove from wall</source>
         <translation>移出视频墙</translation>
     </message>

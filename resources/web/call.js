@@ -324,6 +324,12 @@
   function renderTiles() {
     const state = call.state;
     if (!state) return;
+    const n = state.participants.length;
+    const grid = $('grid');
+    grid.classList.toggle('pair', n === 2);
+    grid.classList.toggle('trio', n === 3);
+    grid.classList.toggle('quad', n === 4);
+    grid.classList.toggle('crowd', n >= 5);
     for (const p of state.participants) {
       const tile = tileFor(p);
       const self = p.id === call.you;
