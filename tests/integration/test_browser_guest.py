@@ -228,13 +228,13 @@ class Browser:
 
 
 @pytest.fixture
-def browsers(tmp_path: Path) -> Iterator[Callable[[str], Browser]]:
-    """Factory: ``browsers(url)`` → a headless Chromium showing ``url`` with fake camera and
-    microphone; all of them ended at the end of the test."""
+def browsers(tmp_path: Path) -> Iterator[Callable[..., Browser]]:
+    """Factory: ``browsers(url)`` → a headless Chromium showing ``url`` with a fake camera and
+    microphone (``devices=False``: none at all); all of them ended at the end of the test."""
     executable = chromium_path()
     started: list[Browser] = []
 
-    def launch(url: str) -> Browser:
+    def launch(url: str, devices: bool = True) -> Browser:
         n = len(started)
         profile = tmp_path / f"chromium-{n}"
         profile.mkdir()
@@ -250,7 +250,7 @@ def browsers(tmp_path: Path) -> Iterator[Callable[[str], Browser]]:
                     "--disable-background-networking",
                     "--disable-component-update",
                     "--disable-sync",
-                    "--use-fake-device-for-media-stream",
+                    *(["--use-fake-device-for-media-stream"] if devices else []),
                     "--use-fake-ui-for-media-stream",
                     "--autoplay-policy=no-user-gesture-required",
                     "--remote-debugging-port=0",
@@ -302,7 +302,7 @@ async def refused_on_the_socket(url: str) -> tuple[dict[str, Any], int | None]:
 
 # == the test =====================================================================================
 async def test_browser_guests_join_with_one_time_links(
-    server: ServerProcess, callers: Any, browsers: Callable[[str], Browser], tmp_path: Path
+    server: ServerProcess, callers: Any, browsers: Callable[..., Browser], tmp_path: Path
 ) -> None:
     officer = await callers(server, "officer", "值班员甲")
     room = await officer.calls.open_room("长寿路火情会商")
@@ -441,6 +441,24 @@ async def test_browser_guests_join_with_one_time_links(
         await asyncio.sleep(0.5)
         await _shot(page, tmp_path, "phone")
         await page.send("Emulation.clearDeviceMetricsOverride")
+
+        # A phone that cannot send (no camera or microphone, or a page not served over HTTPS):
+        # it joins to watch and listen, and says why.
+        link3 = await officer.calls.guest_link("王协管")
+        browser3 = browsers(f"{link3.url}?autojoin=1", devices=False)
+        page3 = await browser3.page(link3.url)
+        pages.append(page3)
+        browser_logs.append(browser3)
+        await until(lambda: any(g.name == "王协管" for g in officer.guests(room.room)), what=diagnosis)
+        guest3 = next(g for g in officer.guests(room.room) if g.name == "王协管")
+        await until(
+            lambda: (p := officer.participant(room.room, guest3.id)) is not None and not p.audio and not p.video,
+            what="the watching guest shown without microphone and camera",
+        )
+        await until(lambda: _decoding(page3, officer.pid, 15), timeout=scaled(30), what=diagnosis)
+        assert await _page_says(page3, "仅可观看和收听")
+        assert not (await page3.stats())["publish"]
+        await _shot(page3, tmp_path, "watching")
 
         # Leaving: the guest is gone from the room, for the console and the other guest; its page says so.
         await _tap(page, "leave")
