@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything CityOps Console needs to build, test and run on Debian 12:
-#   1. Debian packages (Qt 6 runtime libraries, VTK, CJK fonts, Xvfb, PostgreSQL server)
+#   1. Debian packages (Qt 6 runtime libraries, VTK, CJK fonts, Xvfb, PostgreSQL server,
+#      Chromium for the browser guest's tests)
 #   2. the Python 3.11 virtual environment .venv with the project and its dev extras
 #   3. derived data (`cityops setup-data`), once the CLI has that subcommand
 #
@@ -16,7 +17,8 @@ STAMP="$VENV/.installed-stamp"
 
 # Qt 6 (PySide6 6.11: xcb and offscreen platform plugins, EGL/GL via Mesa),
 # VTK (libxrender1, libxt6), a CJK font for the Chinese UI, Xvfb for a real
-# window on a virtual screen, and the PostgreSQL server the tests start.
+# window on a virtual screen, the PostgreSQL server the tests start, and Chromium,
+# the browser a guest's test drives headless (tests/integration/test_browser_guest.py).
 DEB_PACKAGES="
     libegl1 libgl1 libgl1-mesa-dri libosmesa6
     libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
@@ -28,6 +30,7 @@ DEB_PACKAGES="
     postgresql
     gnome-keyring dbus
     libpulse0
+    chromium
 "
 
 say() { printf 'setup-dev: %s\n' "$*"; }

@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from app.console.audio import AudioIn, AudioOut
 from app.domain.catalog import Catalog
@@ -157,12 +158,14 @@ class CallsController(QObject):
         self.refresh()
 
     async def stop(self) -> None:
-        self.ptt.uninstall()
-        self._meters.stop()
-        if self.out is not None:
-            self.out.stop()
-        if self.mic is not None:
-            self.mic.stop()
+        # The screen may be gone already (its window closed first): its Qt parts with it.
+        if isValid(self):
+            self.ptt.uninstall()
+            self._meters.stop()
+            if self.out is not None:
+                self.out.stop()
+            if self.mic is not None:
+                self.mic.stop()
         await self.service.stop()
 
     def own_group(self) -> str | None:

@@ -121,6 +121,7 @@ class GuestSession:
         self.streams: set[str] = set()
         self._send_lock = asyncio.Lock()
         self._open = True
+        self._left = False
 
     async def send(self, message: msgspec.Struct) -> None:
         """Send one message (JSON text); quietly nothing once the socket is gone."""
@@ -148,20 +149,26 @@ class GuestSession:
             await self._serve()
         finally:
             self._open = False
-            try:
-                await self.hub.guest_leave(self.pid)
-            except Exception:
-                log.warning("guest %s did not leave cleanly", self.pid, exc_info=True)
-            log.info("guest %s left room %s", self.pid, self.room.id)
+            await self._leave()
+
+    async def _leave(self) -> None:
+        """Out of the room for good (the link is used up): once, however the session ends."""
+        if self._left or self.room is None:
+            return
+        self._left = True
+        try:
+            await self.hub.guest_leave(self.pid)
+        except Exception:
+            log.warning("guest %s did not leave cleanly", self.pid, exc_info=True)
+        log.info("guest %s left room %s", self.pid, self.room.id)
 
     async def _serve(self) -> None:
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            data: bytes | str | None = message.get("text")
-            if data is None:
-                data = message.get("bytes")
+            text: str | None = message.get("text")
+            data: bytes | None = text.encode() if text is not None else message.get("bytes")
             if not data:
                 await self.error("invalid", "an empty message")
                 continue
@@ -176,6 +183,8 @@ class GuestSession:
                 )
                 continue
             if not await self._handle(decoded):
+                # Out of the room before the page hears the socket close and says so.
+                await self._leave()
                 await self._close(1000, "left")
                 return
 

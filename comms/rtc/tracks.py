@@ -5,6 +5,7 @@ sender, so a source is encoded once whatever the number of viewers (aiortc's sen
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -18,6 +19,9 @@ else:
 
 #: Packets a viewer may have queued before it is considered behind (about 2 s at 15 fps).
 MAX_QUEUE = 30
+#: While a viewer waits for its first keyframe, the source is asked again this often (s): a
+#: browser ignores a keyframe request that follows another within ~300 ms, and RTCP gets lost.
+KEYFRAME_RETRY_S = 0.5
 
 
 class PacketTrack(MediaStreamTrack):
@@ -34,6 +38,7 @@ class PacketTrack(MediaStreamTrack):
         self._queue: asyncio.Queue[Packet | None] = asyncio.Queue()
         self._want_keyframe = want_keyframe
         self._synced = False
+        self._asked = time.monotonic()
         self.sent = 0
         self.dropped = 0
 
@@ -43,6 +48,10 @@ class PacketTrack(MediaStreamTrack):
         if not self._synced:
             if not packet.is_keyframe:
                 self.dropped += 1
+                now = time.monotonic()
+                if self._want_keyframe is not None and now - self._asked >= KEYFRAME_RETRY_S:
+                    self._asked = now
+                    self._want_keyframe()
                 return
             self._synced = True
         if self._queue.qsize() >= MAX_QUEUE:
@@ -53,6 +62,7 @@ class PacketTrack(MediaStreamTrack):
             if not self._synced:
                 self.dropped += 1
                 if self._want_keyframe is not None:
+                    self._asked = time.monotonic()
                     self._want_keyframe()
                 return
         self._queue.put_nowait(packet)

@@ -23,6 +23,9 @@
 
   const GATHER_MS = 3000;
   const PING_MS = 15000;
+  // A participant whose camera is on but whose pictures stopped coming (or never came) for this
+  // long is received anew: the new connection asks the sender for a fresh keyframe.
+  const STALL_MS = 5000;
   const BACKOFF_MS = [1000, 2000, 4000, 8000];
   const REFUSALS = {
     forbidden: '无权访问',
@@ -59,6 +62,7 @@
     joining: false,
     warnings: [],
     pingTimer: null,
+    watchTimer: null,
   };
 
   // -- status and notices -------------------------------------------------------------------
@@ -136,6 +140,8 @@
       this.attempts = 0;
       this.timer = null;
       this.closed = false;
+      this.videoBytes = -1;
+      this.videoSeen = 0;
     }
 
     async start() {
@@ -246,6 +252,34 @@
       this.state = state;
       this.detail = detail;
       renderLinkState(this);
+    }
+  }
+
+  // Receiving links whose pictures stalled are started again (see STALL_MS).
+  async function watchVideo() {
+    const now = Date.now();
+    for (const [pid, link] of call.links) {
+      const p = call.state && call.state.participants.find((q) => q.id === pid);
+      const pc = link.pc;
+      if (link.state !== 'live' || !pc || !p || !p.video) {
+        link.videoBytes = -1;
+        link.videoSeen = now;
+        continue;
+      }
+      let bytes = 0;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') bytes += s.bytesReceived || 0;
+      });
+      if (link.pc !== pc) continue;
+      if (bytes !== link.videoBytes) {
+        link.videoBytes = bytes;
+        link.videoSeen = now;
+      } else if (now - link.videoSeen > STALL_MS) {
+        console.warn('no pictures from', pid, 'for', now - link.videoSeen, 'ms: receiving anew');
+        link.videoBytes = -1;
+        link.videoSeen = now;
+        link.retry('画面中断');
+      }
     }
   }
 
@@ -479,6 +513,7 @@
     ws.onmessage = onMessage;
     ws.onopen = () => {
       call.pingTimer = setInterval(() => send({ type: 'ping', t: Date.now() / 1000 }), PING_MS);
+      call.watchTimer = setInterval(() => watchVideo().catch(() => {}), 1000);
     };
     ws.onclose = (event) => {
       if (event.code === 4403) {
@@ -496,6 +531,7 @@
     call.ended = true;
     setStatus('ended');
     clearInterval(call.pingTimer);
+    clearInterval(call.watchTimer);
     for (const link of call.links.values()) link.stop();
     call.links.clear();
     if (call.publish) call.publish.stop();
@@ -506,6 +542,8 @@
     $('join').hidden = true;
     $('call').hidden = true;
     $('controls').hidden = true;
+    $('notice').hidden = true;
+    $('sound').hidden = true;
     $('ended').hidden = false;
   }
 
@@ -626,7 +664,6 @@
     if (!window.RTCPeerConnection) {
       $('join-button').disabled = true;
       warn('此浏览器不支持视频会商（WebRTC），请使用系统自带浏览器或 Chrome 打开此链接。');
-      $('call').hidden = false;
       return;
     }
     if (params.get('autojoin') === '1') join();

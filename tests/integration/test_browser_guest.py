@@ -10,6 +10,7 @@ the test fails, it does not skip."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import itertools
@@ -106,6 +107,7 @@ class Page:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.console: list[str] = []
+        self.last_stats: dict[str, Any] = {}
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader = asyncio.ensure_future(self._read())
@@ -148,13 +150,13 @@ class Page:
 
     async def stats(self) -> dict[str, Any]:
         value: dict[str, Any] = await self.evaluate("window.cityopsStats ? window.cityopsStats() : null") or {}
+        self.last_stats = value
         return value
 
-    async def screenshot(self, path: Path) -> None:
+    async def screenshot(self) -> bytes:
+        """What the page shows, as PNG."""
         shot = await self.send("Page.captureScreenshot", format="png")
-        import base64
-
-        path.write_bytes(base64.b64decode(shot["data"]))
+        return base64.b64decode(shot["data"])
 
     def tail(self) -> str:
         return "\n".join(self.console[-15:])
@@ -301,6 +303,7 @@ async def refused_on_the_socket(url: str) -> tuple[dict[str, Any], int | None]:
 
 
 # == the test =====================================================================================
+@pytest.mark.slow
 async def test_browser_guests_join_with_one_time_links(
     server: ServerProcess, callers: Any, browsers: Callable[..., Browser], tmp_path: Path
 ) -> None:
@@ -331,13 +334,11 @@ async def test_browser_guests_join_with_one_time_links(
     pages = [page]
     browser_logs = [browser]
 
-    async def diagnosis() -> str:
-        lines = []
+    def diagnosis() -> str:
+        """What each guest's page last reported, said and logged (for a failure's message)."""
+        lines = [f"console: {officer.frames} pictures, {officer.audio} audio frames"]
         for n, (p, b) in enumerate(zip(pages, browser_logs, strict=True)):
-            stats: Any = None
-            with contextlib.suppress(Exception):
-                stats = await asyncio.wait_for(p.stats(), 5)
-            lines.append(f"guest {n}: stats {stats}\npage console:\n{p.tail()}\nChromium:\n{b.log_tail()}")
+            lines.append(f"guest {n}: stats {p.last_stats}\npage console:\n{p.tail()}\nChromium:\n{b.log_tail()}")
         return "\n".join(lines)
 
     try:
@@ -384,7 +385,7 @@ async def test_browser_guests_join_with_one_time_links(
         await until(lambda: _decoding(page, officer.pid, 15), timeout=scaled(30), what=diagnosis)
         before = await _decoded(page, officer.pid)
         await asyncio.sleep(1.0)
-        assert await _decoded(page, officer.pid) > before + 5, await diagnosis()
+        assert await _decoded(page, officer.pid) > before + 5, diagnosis()
 
         quiet_from = await _energy(page, officer.pid)
         await asyncio.sleep(1.0)
@@ -468,7 +469,7 @@ async def test_browser_guests_join_with_one_time_links(
         gone = f"!document.querySelector('.tile[data-pid=\"{guest.id}\"]')"
         await until(lambda: _is_true(page2.evaluate(gone)), what="the guest's tile gone at the other guest")
     except BaseException:
-        print(await diagnosis())
+        print(diagnosis())
         raise
     finally:
         for p in pages:
@@ -515,10 +516,79 @@ async def _page_says(page: Page, text: str) -> bool:
 
 
 async def _shot(page: Page, tmp_path: Path, name: str) -> None:
-    """A screenshot of the page into the test's folder (and next to $CITYOPS_GUEST_SCREENSHOT)."""
-    path = tmp_path / f"guest_{name}.png"
-    await page.screenshot(path)
+    """A screenshot of the page into the test's folder, and next to $CITYOPS_GUEST_SCREENSHOT
+    (the page in the call as that file itself)."""
+    png = await page.screenshot()
+    paths = [tmp_path / f"guest_{name}.png"]
     wanted = os.environ.get(SCREENSHOT_ENV)
     if wanted:
         target = Path(wanted)
-        shutil.copyfile(path, target if name == "call" else target.with_name(f"{target.stem}_{name}{target.suffix}"))
+        paths.append(target if name == "call" else target.with_name(f"{target.stem}_{name}{target.suffix}"))
+    for path in paths:
+        await asyncio.to_thread(path.write_bytes, png)
+
+
+async def test_a_guest_socket_takes_only_a_guests_messages(server: ServerProcess, callers: Any) -> None:
+    """The signaling of a guest, without a browser: it is in its room and nothing else."""
+    officer = await callers(server, "officer", "值班员甲")
+    room = await officer.calls.open_room("协查会商")
+    other = await callers(server, "officer2", "值班员乙")
+    other_room = await other.calls.open_room("另一会商")
+    link = await officer.calls.guest_link("")
+    ws_url = link.url.replace("http://", "ws://", 1).replace("/call/", "/ws/call/", 1)
+
+    async with websockets.connect(ws_url) as ws:
+
+        async def receive(kind: str) -> dict[str, Any]:
+            while True:
+                message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), scaled(10)))
+                if message["type"] == kind:
+                    return message
+
+        state = await receive("room")
+        assert state["room"] == room.room and state["you"].startswith("guest-")
+        me = next(p for p in state["participants"] if p["id"] == state["you"])
+        assert me["name"] == "访客" and me["center"] == GUEST_CENTER and me["guest"]
+
+        for bad in ("not json", json.dumps({"type": "hello", "v": 1, "token": "x"}), json.dumps({"type": "x"})):
+            await ws.send(bad)
+            assert (await receive("error"))["code"] == "invalid"
+        await ws.send("x" * (300 * 1024))
+        assert (await receive("error"))["code"] == "invalid"
+
+        offers = [
+            ("camera", "CAM-1"),
+            ("talk", ""),
+            ("publish", other_room.room),
+            ("participant", f"{other_room.room}/{other.pid}"),
+        ]
+        for n, (kind, target) in enumerate(offers):
+            offer = {"type": "media_offer", "request": f"r{n}", "kind": kind, "target": target, "sdp": "v=0\r\n"}
+            await ws.send(json.dumps(offer))
+            refused = await receive("media_refused")
+            assert (refused["request"], refused["code"]) == (f"r{n}", "forbidden"), refused
+        await ws.send(
+            json.dumps(
+                {"type": "media_offer", "request": "r9", "kind": "publish", "target": room.room, "sdp": "v=0\r\n"}
+            )
+        )
+        refused = await receive("media_refused")
+        assert (refused["request"], refused["code"]) == ("r9", "invalid"), refused
+
+        await ws.send(json.dumps({"type": "ping", "t": 12.5}))
+        assert (await receive("pong"))["t"] == 12.5
+        await ws.send(json.dumps({"type": "room_mute", "room": other_room.room, "audio": False, "video": False}))
+        assert (await receive("error"))["code"] == "forbidden"
+        await ws.send(json.dumps({"type": "room_mute", "room": room.room, "audio": False, "video": True}))
+        await until(
+            lambda: (p := officer.participant(room.room, state["you"])) is not None and not p.audio and p.video,
+            what="the guest muted, as the console sees it",
+        )
+        assert not officer.guests(other_room.room)
+
+        await ws.send(json.dumps({"type": "room_leave", "room": room.room}))
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), scaled(10))
+        assert ws.close_code == 1000
+    await until(lambda: not officer.guests(room.room), what="the guest gone from the room")
