@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import httpx
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
@@ -110,6 +111,8 @@ class CallsController(QObject):
         self._talk_level = 0.0
         self._levels_lock = threading.Lock()
         self._invited: m.Room | None = None
+        self.invite_dialog: InviteDialog | None = None
+        self._people_names: dict[str, str] = {}
         self._seen_invitations: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._meters = QTimer(self)
@@ -245,13 +248,13 @@ class CallsController(QObject):
                 center=p.center,
                 is_self=p.id == room.you,
                 audio_on=p.audio,
-                video_on=p.video and (p.publishing or p.id == room.you),
+                video_on=(not self.service.camera_off) if p.id == room.you else p.video and p.publishing,
                 state="live" if p.publishing or p.id == room.you else "connecting",
             )
             for p in room.participants
         ]
         conference.set_participants(cards)
-        self._feeds = {c.id: conference.feed(c.id) for c in cards if not c.is_self}
+        self._feeds = {c.id: conference.feed(c.id) for c in cards}
         conference.set_active_speaker(room.speaker)
         conference.set_room(room.title, self.tr("%1 participants").replace("%1", str(len(cards))))
         conference.set_local_state(self.service.muted, self.service.camera_off)
@@ -350,13 +353,51 @@ class CallsController(QObject):
         if self.service.room is None:
             self.panel.conference.show_status(self.tr("Join or open a conference first"), error=True)
             return
+        self._spawn(self._invite_dialog())
+
+    async def people(self) -> list[tuple[str, str, str]]:
+        """The directory as the invitation dialog lists it: (key, name, center)."""
+        sync = self.service.sync
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.get(
+                f"{sync.server_url.rstrip('/')}/api/people", headers={"Authorization": f"Bearer {sync.token}"}
+            )
+        response.raise_for_status()
+        out = []
+        for person in response.json():
+            if person["name"] == self.principal.name:
+                continue
+            if person.get("street"):
+                center = self.street_names.get(person["street"], person["street"])
+            elif person.get("field"):
+                center = self.tr("%1 center").replace("%1", person["field"])
+            else:
+                center = self.tr("District operations center")
+            out.append((f"user:{person['name']}", person["display_name"], center))
+        self._people_names = {key: name for key, name, _center in out}
+        return out
+
+    async def _invite_dialog(self) -> None:
+        try:
+            people = await self.people()
+        except Exception as exc:  # offline: centers can still be invited
+            log.info("the directory is not available: %s", exc)
+            people = []
         centers = [("district", self.tr("District operations center"))]
         centers += [(f"street:{code}", name) for code, name in sorted(self.street_names.items())]
         fields = sorted({c.field for c in self.catalog.categories.values() if c.field})
         centers += [(f"field:{f}", self.tr("%1 center").replace("%1", f)) for f in fields]
-        dialog = InviteDialog(centers, [], self.panel)
-        if dialog.exec() and dialog.selected():
-            keys = dialog.selected()
+        # Window-modal, not exec(): no nested event loop inside the console's asyncio loop.
+        dialog = InviteDialog(centers, people, self.panel)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._invite_chosen(dialog))
+        self.invite_dialog = dialog
+        dialog.open()
+
+    def _invite_chosen(self, dialog: InviteDialog) -> None:
+        keys = dialog.selected()
+        self.invite_dialog = None
+        if keys:
             self._spawn(self._send_invite(keys))
 
     async def _send_invite(self, keys: list[str]) -> None:
@@ -424,7 +465,7 @@ class CallsController(QObject):
             return self.tr("District operations center")
         kind, _, name = key.partition(":")
         if kind == "user":
-            return name
+            return self._people_names.get(key, name)
         return self.group_title(key)
 
     def may_host(self) -> bool:

@@ -601,6 +601,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     _add_evaluation(app, server)
     _add_report(app, server)
+    _add_people(app, server)
     _add_attachments(app, server)
     add_guest_routes(app, lambda: server.calls)
     return app
@@ -767,6 +768,31 @@ async def _session_principal(server: Server, authorization: str | None) -> Princ
 
 #: Who may have the district's health check report (it covers every street).
 REPORT_ROLES: Final = frozenset({Role.DISTRICT_OFFICER, Role.ADMIN, Role.AUDITOR, Role.TRAINER})
+
+
+class Person(BaseModel):
+    name: str
+    display_name: str
+    role: str
+    street: str | None = None
+    field: str | None = None
+
+
+def _add_people(app: FastAPI, server: Server) -> None:
+    @app.get("/api/people", responses={401: {"model": ApiError}})
+    async def get_people(
+        authorization: Annotated[str | None, Header(description="Bearer <session token> from /api/login.")] = None,
+    ) -> list[Person]:
+        """The people who sign in to the consoles (name, role, street or field): the directory
+        a conference invites a person from."""
+        await _session_principal(server, authorization)
+        people = await asyncio.to_thread(server.store.people)
+        return [
+            Person(
+                name=p.name, display_name=p.display_name or p.name, role=p.role.value, street=p.street, field=p.field
+            )
+            for p in people
+        ]
 
 
 def _add_report(app: FastAPI, server: Server) -> None:

@@ -40,7 +40,7 @@ from app.services.events import ConnectionChanged, ConnectionState, Event, RoomC
 from app.services.sync import SyncService
 from comms.client import ServerUnreachable
 from comms.protocol import messages as m
-from comms.rtc.call import Image, Link, LinkState, LocalAudio, Samples
+from comms.rtc.call import Image, Link, LinkState, LocalAudio, PreviewVideo, Samples
 from comms.rtc.loop import MediaLoop
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,8 @@ class CallService:
         self.camera_off = camera is None
         self.last_link: m.GuestLink | None = None
         self.listeners: list[Callable[[], None]] = []
-        self.on_video: Callable[[str, Image | None, av.VideoFrame], None] | None = None
+        #: Pictures of a participant (``frame`` None: this console's own camera, as sent).
+        self.on_video: Callable[[str, Image | None, av.VideoFrame | None], None] | None = None
         self.on_audio: Callable[[str, Samples, float], None] | None = None
         self.on_talk_audio: Callable[[Samples, float], None] | None = None
         self.video_size: Callable[[str], tuple[int, int]] = lambda _pid: (0, 0)
@@ -312,7 +313,13 @@ class CallService:
         if "publish" not in self.links:
             send: dict[str, MediaStreamTrack] = {"audio": self._mic()}
             if self.camera is not None:
-                send["video"] = self.camera
+                me = state.you
+
+                def preview(image: Image) -> None:
+                    if self.on_video is not None:
+                        self.on_video(me, image, None)
+
+                send["video"] = PreviewVideo(self.camera, preview, lambda: self.video_size(me))
             self._link("publish", "publish", state.room, send=send)
         wanted = {p.id for p in state.participants if p.id != state.you and p.publishing}
         for pid in wanted:

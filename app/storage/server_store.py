@@ -363,6 +363,15 @@ class ServerStore:
         )
         return StoredUser(principal, row.password_hash)
 
+    def people(self) -> list[Principal]:
+        """Everyone who may sign in (the directory a conference invites from), by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(users).order_by(users.c.name)).all()
+        return [
+            Principal(name=r.name, role=Role(r.role), street=r.street, field=r.field, display_name=r.display_name)
+            for r in rows
+        ]
+
     def create_session(self, user: str, ttl_s: float) -> str:
         token = secrets.token_urlsafe(32)
         now = time.time()

@@ -168,6 +168,34 @@ class FrameVideo(MediaStreamTrack):
         return frame
 
 
+class PreviewVideo(MediaStreamTrack):
+    """``source`` as sent, and each picture also handed to ``show(image)`` at ``target_size()``
+    (the console's own tile: what the others see of it). Not converted while the size is 0."""
+
+    kind = "video"
+
+    def __init__(
+        self,
+        source: MediaStreamTrack,
+        show: Callable[[Image], None],
+        target_size: Callable[[], tuple[int, int]],
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.show = show
+        self.target_size = target_size
+        self._reformatter = VideoReformatter()
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await self.source.recv()
+        assert isinstance(frame, av.VideoFrame)
+        width, height = self.target_size()
+        if width > 0 and height > 0:
+            image = self._reformatter.reformat(frame, width=width, height=height, format="bgra").to_ndarray()
+            self.show(np.ascontiguousarray(image))
+        return frame
+
+
 def rms(samples: npt.NDArray[Any]) -> float:
     """Root mean square of int16 samples, as a share of full scale."""
     if samples.size == 0:

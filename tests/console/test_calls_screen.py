@@ -83,6 +83,8 @@ def test_command_session_from_an_incident(server: ServerProcess, qloop: Loop, co
         await until(
             lambda: grid_o.has_picture(spid) and grid_s.has_picture(opid), timeout=40, what="pictures both ways"
         )
+        # Each sees itself too: its own camera, as the others see it.
+        await until(lambda: grid_o.has_picture(opid) and grid_s.has_picture(spid), what="own pictures")
 
         # Push to talk with F8 on the officer's console: the street hears it and sees the name.
         heard = OnsetDetector()
@@ -117,6 +119,17 @@ def test_command_session_from_an_incident(server: ServerProcess, qloop: Loop, co
         notes = await session_notes()
         assert any("开启会商" in n for n in notes), notes
         assert any("加入会商" in n and "长寿路街道" in n for n in notes), notes
+
+        # Invite a person from the directory (the dialog lists the people who sign in).
+        officer.calls.panel.conference.invite_requested.emit()
+        await until(lambda: officer.calls.invite_dialog is not None, what="the invitation dialog")
+        dialog = officer.calls.invite_dialog
+        assert dialog is not None
+        assert "user:officer2" in dialog.visible_keys() and "user:officer" not in dialog.visible_keys()
+        dialog.set_checked("user:officer2")
+        dialog.accept()
+        await until(lambda: "user:officer2" in officer.calls.service.rooms[room.room].invited, what="officer2 invited")
+        assert "值班员乙" in officer.calls.panel.conference.status_text()
 
         # The street leaves: that is recorded too.
         calls.panel.conference.leave_requested.emit()

@@ -85,6 +85,7 @@ EXPECTED: dict[tuple[Status, Action], Any] = {
     (S.HANDLING, A.ATTACH): S.HANDLING,
     (S.HANDLED, A.ATTACH): S.HANDLED,
     (S.SUSPENDED, A.ATTACH): S.SUSPENDED,
+    **{(s, A.COMMAND): s for s in (S.REPORTED, S.REGISTERED, S.DISPATCHED, S.HANDLING, S.HANDLED, S.SUSPENDED)},
 }
 
 ALL_PAIRS = list(itertools.product(Status, Action))
@@ -164,8 +165,8 @@ def open_deadlines(incident: Incident) -> list[StageDeadline]:
 
 
 def test_the_expected_table_covers_the_whole_product() -> None:
-    assert len(ALL_PAIRS) == len(Status) * len(Action) == 9 * 15
-    assert len(LEGAL_PAIRS) == len(EXPECTED) == 33
+    assert len(ALL_PAIRS) == len(Status) * len(Action) == 9 * 16
+    assert len(LEGAL_PAIRS) == len(EXPECTED) == 39
     assert len(LEGAL_PAIRS) + len(ILLEGAL_PAIRS) == len(ALL_PAIRS)
 
 

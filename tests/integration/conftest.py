@@ -41,6 +41,7 @@ USERS = [
     Principal("changshou", Role.STREET_OPERATOR, street=CHANGSHOU, display_name="长寿路街道"),
     Principal("caoyang", Role.STREET_OPERATOR, street=CAOYANG, display_name="曹杨新村街道"),
     Principal("fire", Role.PROFESSIONAL_CENTER, field="fire", display_name="消防指挥中心"),
+    Principal("admin", Role.ADMIN, display_name="管理员"),
 ]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from app.domain.model import Action
 from app.domain.permissions import Principal, Role
 from app.services.calls import CallService
 from app.services.events import RoomChanged
@@ -19,10 +20,10 @@ from app.services.sync import SyncService
 from app.sim.camera import SyntheticCamera, read_stamp_bgra
 from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
-from comms.client import MediaRefusedError, login
+from comms.client import MediaRefusedError, SyncChannel, login, ws_url
 from comms.protocol import messages as m
 from comms.rtc.call import FrameVideo, LocalAudio, OnsetDetector
-from integration.conftest import CAOYANG, CHANGSHOU, PASSWORD, SyncedConsole, scaled
+from integration.conftest import CAOYANG, CHANGSHOU, PASSWORD, SyncedConsole, post_report, report, scaled
 from support.proxy import CuttableProxy
 from support.server import ServerProcess
 from support.waiting import until
@@ -153,7 +154,7 @@ async def test_three_consoles_in_a_room(server: ServerProcess, callers: Any) -> 
         lambda: fire.pid not in {p.id for p in officer.calls.rooms[room.room].participants},
         what="fire gone from the room",
     )
-    assert f"participant:{fire.pid}" not in officer.calls.links
+    await until(lambda: f"participant:{fire.pid}" not in officer.calls.links, what="fire's link closed")
 
 
 async def test_no_joining_a_room_without_an_invitation(server: ServerProcess, callers: Any) -> None:
@@ -293,3 +294,18 @@ async def test_calls_survive_a_network_drop(server: ServerProcess, consoles: Any
             await console.stop()
     finally:
         await proxy.stop()
+
+
+async def test_command_session_entries_come_from_the_server_only(server: ServerProcess) -> None:
+    """Even an administrator (whose role may take every action) cannot write a command session
+    entry into a timeline over the sync channel: those record who came and went."""
+    incident = await post_report(server, report(1))
+    session = await login(server.url, "admin", PASSWORD)
+    async with SyncChannel(ws_url(server.url), session.token, 0, "forger") as channel:
+        await channel.send(
+            m.Command(key="forged-1", incident_id=incident["incident_id"], action=Action.COMMAND, note="加入会商")
+        )
+        async for event in channel.events():
+            if isinstance(event, m.Reject | m.Ack):
+                break
+    assert isinstance(event, m.Reject) and event.code == "forbidden", event
