@@ -68,6 +68,7 @@ def main(args: argparse.Namespace) -> int:
     if args.headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # every ICE check of every call
     import qasync
     from PySide6.QtWidgets import QApplication
 

@@ -90,6 +90,7 @@ class CallsController(QObject):
         show_panel: Callable[[], None] | None = None,
         notify: Callable[[str], None] | None = None,
         audio: bool = True,
+        language: str = "zh",
     ) -> None:
         super().__init__(panel)
         self.panel = panel
@@ -97,6 +98,7 @@ class CallsController(QObject):
         self.principal = principal
         self.catalog = catalog
         self.street_names = street_names
+        self.language = language
         self.pin_cameras = pin_cameras
         self.focus_map = focus_map
         self.show_panel = show_panel
@@ -259,12 +261,20 @@ class CallsController(QObject):
         conference.set_room(room.title, self.tr("%1 participants").replace("%1", str(len(cards))))
         conference.set_local_state(self.service.muted, self.service.camera_off)
 
+    def field_name(self, field: str) -> str:
+        """A professional field's center by name (its professional unit in the catalog)."""
+        units = [u for u in self.catalog.units.values() if u.field == field and u.kind != "street"]
+        units.sort(key=lambda u: u.kind != "professional")
+        if not units:
+            return self.tr("%1 center").replace("%1", field)
+        return units[0].name.get(self.language)
+
     def group_title(self, group: str) -> str:
         kind, _, name = group.partition(":")
         if kind == "street":
             return self.street_names.get(name, name)
         if kind == "field":
-            return self.tr("%1 center").replace("%1", name)
+            return self.field_name(name)
         if kind == "incident":
             return self.tr("Incident #%1").replace("%1", name)
         return group
@@ -370,7 +380,7 @@ class CallsController(QObject):
             if person.get("street"):
                 center = self.street_names.get(person["street"], person["street"])
             elif person.get("field"):
-                center = self.tr("%1 center").replace("%1", person["field"])
+                center = self.field_name(person["field"])
             else:
                 center = self.tr("District operations center")
             out.append((f"user:{person['name']}", person["display_name"], center))
@@ -386,7 +396,7 @@ class CallsController(QObject):
         centers = [("district", self.tr("District operations center"))]
         centers += [(f"street:{code}", name) for code, name in sorted(self.street_names.items())]
         fields = sorted({c.field for c in self.catalog.categories.values() if c.field})
-        centers += [(f"field:{f}", self.tr("%1 center").replace("%1", f)) for f in fields]
+        centers += [(f"field:{f}", self.field_name(f)) for f in fields]
         # Window-modal, not exec(): no nested event loop inside the console's asyncio loop.
         dialog = InviteDialog(centers, people, self.panel)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

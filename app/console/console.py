@@ -385,6 +385,7 @@ class Console(QObject):
                 focus_map=self._focus_map,
                 show_panel=lambda: self.workspace.show_panel("calls"),
                 notify=self._notify,
+                language=self.options.language,
             )
             return self.tr("Conference and talk groups"), calls_panel
         planned = {

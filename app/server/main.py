@@ -34,5 +34,6 @@ def uvicorn_config(config: ServerConfig, log_level: str = "warning") -> uvicorn.
 def run(config: ServerConfig, log_level: str = "warning") -> None:
     """Serve until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aioice").setLevel(logging.WARNING)
     server = uvicorn.Server(uvicorn_config(config, log_level))
     asyncio.run(server.serve())

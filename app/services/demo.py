@@ -1,6 +1,7 @@
 """``cityops demo``: the whole system on the embedded default in one command — a server on a
-SQLite file, one demo user per role, the simulator, and the console signed in as the district
-officer (or, with ``--feed``, the text change feed)."""
+SQLite file, one demo user per role, the simulator, the commander on scene on the radio
+(:mod:`app.sim.radio`), and the console signed in as the district officer (or, with ``--feed``,
+the text change feed)."""
 
 from __future__ import annotations
 
@@ -121,6 +122,18 @@ def main(args: argparse.Namespace) -> int:
                 env=env,
             )
         )
+        # The commander on scene: a field laptop in its street's talk group that reports in
+        # over push-to-talk and joins command sessions on its street with its body camera.
+        radio_log = open(data_dir / "radio.log", "ab")
+        radio = subprocess.Popen(
+            [sys.executable, "-m", "app.sim.radio", "--server", url, "--user", "commander", "--password-stdin",
+             "--cache-dir", str(data_dir / "radio"), "--duration", str(args.duration)],
+            stdin=subprocess.PIPE, stdout=radio_log, stderr=radio_log, env=env,
+        )  # fmt: skip
+        procs.append(radio)
+        assert radio.stdin is not None
+        radio.stdin.write((DEMO_PASSWORD + "\n").encode())
+        radio.stdin.close()
         if args.feed:
             client = _cityops(
                 "feed", "--server", url, "--user", "officer", "--password-stdin",
