@@ -19,7 +19,10 @@ def _cmd_server(args: argparse.Namespace) -> int:
     from app.server.config import ServerConfig
     from app.server.main import run
 
-    run(ServerConfig(data_dir=args.data_dir, host=args.host, port=args.port, db_url=args.db), args.log_level)
+    config = ServerConfig(
+        data_dir=args.data_dir, host=args.host, port=args.port, db_url=args.db, call_grace_s=args.call_grace
+    )
+    run(config, args.log_level)
     return 0
 
 
@@ -225,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--log-level", default="warning")
+    p.add_argument(
+        "--call-grace",
+        type=float,
+        default=15.0,
+        help="seconds a console whose connection dropped keeps its talk groups, floor and rooms (default 15)",
+    )
     p.set_defaults(func=_cmd_server)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)

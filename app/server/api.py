@@ -252,7 +252,7 @@ class Server:
         self.sensors: SensorMonitor | None = None
         self.writer: Writer | None = None
         self.video: VideoHub | None = None
-        self.talk = TalkHub(self._incident_scope)
+        self.talk = TalkHub(self._incident_scope, grace_s=config.call_grace_s)
         self.calls: CallHub | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._checkpointer: asyncio.Task[None] | None = None
@@ -279,7 +279,7 @@ class Server:
         self.video = VideoHub()
         self.talk.start()
         streets = {a.code: a.label("zh") for a in self.district.streets} if self.district is not None else {}
-        self.calls = CallHub(self._record_command, street_names=streets)
+        self.calls = CallHub(self._record_command, street_names=streets, grace_s=self.config.call_grace_s)
         self.calls.start()
         self.talk.on_routes = self.calls.set_talk_routes
         self.talk.on_record = self._record_talk
@@ -500,6 +500,15 @@ def create_app(config: ServerConfig) -> FastAPI:
         if sources:
             await asyncio.to_thread(server.store.set_camera_sources, sources, time.time())
         return _devices_accepted(result)
+
+    @app.get("/api/calls/status", responses={401: {"model": ApiError}})
+    async def get_calls_status(
+        x_api_key: Annotated[str | None, Header(description="An intake key.")] = None,
+    ) -> dict[str, Any]:
+        """The call hub: rooms and their members, each participant's media channel (codec,
+        packets and pictures forwarded, subscribers), the talk links and the talk routes."""
+        await _check_key(x_api_key)
+        return {} if server.calls is None else await server.calls.status()
 
     @app.get("/api/video/status", responses={401: {"model": ApiError}})
     async def get_video_status(

@@ -347,7 +347,7 @@ class MediaPlane:
         now = time.monotonic()
         for pid in listeners:
             other = self.talk_links.get(pid)
-            if other is not None and other.downlink.put(link.pid, packet.payload, ts, now):
+            if other is not None and other.downlink.put(link, packet.payload, ts, now):
                 link.forwarded += 1
 
     # -- active speakers -----------------------------------------------------------------------

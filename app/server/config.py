@@ -21,6 +21,8 @@ class ServerConfig:
     db_url: str | None = None
     catalog_path: Path | None = None
     session_ttl_s: float = 12 * 3600.0
+    call_grace_s: float = 15.0
+    """How long a console whose connection dropped keeps its talk groups, floor and rooms."""
     alarm_rules_path: Path | None = None
     """The sensors' alarm rules (default ``resources/alarm_rules.yaml``)."""
     geo_dir: Path | None = None

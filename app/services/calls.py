@@ -307,19 +307,29 @@ class CallService:
             self.room = state.room
             self._reconcile(state)
         elif self.room == state.room:
-            self._spawn(self._left(state.room))
+            if state.closed:
+                self._spawn(self._left(state.room))
+            else:
+                # Still in it as far as this console knows (it never left): the server let it
+                # go while it was away. Back in; a refusal ends it.
+                self._spawn(self._send_room(m.RoomJoin(room=state.room)))
 
     def _reconcile(self, state: m.Room) -> None:
+        # A link the hub refused for good (it had forgotten this console after a long drop,
+        # and the offer came before the console was back in the room) starts again.
+        for key in [k for k, link in self.links.items() if k != "talk" and link.state is LinkState.REFUSED]:
+            del self.links[key]
         if "publish" not in self.links:
-            send: dict[str, MediaStreamTrack] = {"audio": self._mic()}
-            if self.camera is not None:
+            send: dict[str, Callable[[], MediaStreamTrack]] = {"audio": self._mic}
+            camera = self.camera
+            if camera is not None:
                 me = state.you
 
                 def preview(image: Image) -> None:
                     if self.on_video is not None:
                         self.on_video(me, image, None)
 
-                send["video"] = PreviewVideo(self.camera, preview, lambda: self.video_size(me))
+                send["video"] = lambda: PreviewVideo(camera, preview, lambda: self.video_size(me))
             self._link("publish", "publish", state.room, send=send)
         wanted = {p.id for p in state.participants if p.id != state.you and p.publishing}
         for pid in wanted:
@@ -407,7 +417,9 @@ class CallService:
             if self.on_talk_audio is not None:
                 self.on_talk_audio(samples, level)
 
-        gated = GatedAudio(self._mic(), self._talking)
+        def gated() -> MediaStreamTrack:
+            return GatedAudio(self._mic(), self._talking)
+
         self._link("talk", "talk", "", send={"audio": gated}, receive=("audio",), on_audio=heard)
 
     def _floor_event(self, group: str, message: m.Talk | m.TalkRefused) -> None:
@@ -484,6 +496,10 @@ class CallService:
             elif event.state is ConnectionState.CATCHING_UP and self._was_offline:
                 self._was_offline = False
                 self._spawn(self._rejoin())
+
+    async def _send_room(self, message: m.RoomMessage) -> None:
+        with contextlib.suppress(ServerUnreachable):
+            await self.sync.room(message)
 
     async def _rejoin(self) -> None:
         """Back after a drop: say again where this console is (the server may have kept it)."""

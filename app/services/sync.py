@@ -254,10 +254,12 @@ class SyncService:
         elif isinstance(event, m.Welcome):
             self._welcome_seq = event.seq
             self.session_modes.append(event.mode)
+            # The channel first: whoever hears "catching up" may send on it at once (the calls
+            # say again which talk groups and room this console is in).
+            self._channel = channel
             self._set_state(ConnectionState.CATCHING_UP)
             if event.mode == "snapshot":
                 await self.db(self.cache.begin_snapshot)
-            self._channel = channel
             await self._resend_pending(channel)
             if event.mode == "changes" and channel.protocol.last_seq >= event.seq:
                 self._online()

@@ -208,7 +208,8 @@ def rms(samples: npt.NDArray[Any]) -> float:
 class Link:
     """One peer connection to the call hub, kept up.
 
-    ``send`` are the local tracks (sent on ``sendrecv``/``sendonly`` transceivers), ``receive``
+    ``send`` make the local tracks (sent on ``sendrecv``/``sendonly`` transceivers; made anew
+    for every connection, as aiortc stops a sender's track with its connection), ``receive``
     the kinds wanted back. Received audio goes to ``on_audio(samples, level)`` (mono int16, 20 ms
     at a time), received video to ``on_video(image, frame)`` at ``target_size()`` (None: not
     converted). ``on_state(state, detail)`` hears every change. All on the media loop."""
@@ -220,7 +221,7 @@ class Link:
         *,
         signal: Signal,
         close: Close,
-        send: dict[str, MediaStreamTrack] | None = None,
+        send: dict[str, Callable[[], MediaStreamTrack]] | None = None,
         receive: tuple[str, ...] = (),
         on_audio: Callable[[Samples, float], None] | None = None,
         on_video: Callable[[Image | None, av.VideoFrame], None] | None = None,
@@ -294,7 +295,8 @@ class Link:
         request: str | None = None
         try:
             for kind in ("audio", "video"):
-                track = self.send.get(kind)
+                make = self.send.get(kind)
+                track = make() if make is not None else None
                 wanted = kind in self.receive
                 if track is None and not wanted:
                     continue

@@ -14,18 +14,21 @@ import pytest
 
 from app.domain.model import Action
 from app.domain.permissions import Principal, Role
+from app.server.config import ServerConfig
+from app.server.passwords import hash_password
 from app.services.calls import CallService
 from app.services.events import RoomChanged
 from app.services.sync import SyncService
 from app.sim.camera import SyntheticCamera, read_stamp_bgra
 from app.storage.cache import ConsoleCache
 from app.storage.catalog_file import read_catalog
+from app.storage.server_store import ServerStore
 from comms.client import MediaRefusedError, SyncChannel, login, ws_url
 from comms.protocol import messages as m
 from comms.rtc.call import FrameVideo, LocalAudio, OnsetDetector
-from integration.conftest import CAOYANG, CHANGSHOU, PASSWORD, SyncedConsole, post_report, report, scaled
+from integration.conftest import CAOYANG, CHANGSHOU, PASSWORD, USERS, SyncedConsole, post_report, report, scaled
 from support.proxy import CuttableProxy
-from support.server import ServerProcess
+from support.server import ServerProcess, running_server
 from support.waiting import until
 
 pytestmark = pytest.mark.timeout(180)
@@ -309,3 +312,78 @@ async def test_command_session_entries_come_from_the_server_only(server: ServerP
             if isinstance(event, m.Reject | m.Ack):
                 break
     assert isinstance(event, m.Reject) and event.code == "forbidden", event
+
+
+@pytest.fixture
+def short_grace_server(tmp_path: Any) -> Any:
+    """A server that forgets a dropped console after 2 s (the default is 15)."""
+    data_dir = tmp_path / "server-short-grace"
+    data_dir.mkdir()
+    store = ServerStore(ServerConfig(data_dir=data_dir).store_url)
+    for user in USERS:
+        store.add_user(user, hash_password(PASSWORD))
+    store.close()
+    with running_server(data_dir, extra_args=("--call-grace", "2")) as process:
+        yield process
+
+
+async def test_a_long_drop_rejoins_by_itself(short_grace_server: ServerProcess, consoles: Any, tmp_path: Any) -> None:
+    """The drop outlasts the server's grace: it lets the console go (the others see it leave);
+    when the console is back it says again where it was, and is back in the room and the talk
+    group, sending pictures, without anyone doing anything."""
+    server = short_grace_server
+    host, port = server.url.split("//")[1].split(":")
+    proxy = CuttableProxy(host, int(port))
+    await proxy.start()
+    session = await login(server.url, "changshou", PASSWORD)
+    principal = Principal(session.user, Role(session.role), session.street, session.field, session.display_name)
+    cache = ConsoleCache(tmp_path / "long-drop.db")
+    service = SyncService(proxy.url, session.token, principal, cache, read_catalog(), client_name="dropped")
+    console = SyncedConsole(service, cache)
+    service.start()
+    talker = Caller(console, "长寿路")
+    officer_console = await consoles(server, "officer")
+    listener = Caller(officer_console, "值班员甲")
+    try:
+        await until(lambda: service.state.value == "online", timeout=scaled(20), what="online through the proxy")
+        await until(lambda: officer_console.service.state.value == "online", timeout=scaled(20))
+        room = await listener.calls.open_room("长断网测试", invite=[f"street:{CHANGSHOU}"])
+        await until(lambda: room.room in talker.calls.rooms, what="invitation")
+        await talker.calls.join(room.room)
+        for c in (talker, listener):
+            await c.calls.join_group(GROUP)
+        await until(lambda: listener.sees(talker.pid), timeout=scaled(30), what="the street's pictures")
+
+        proxy.cut()
+        members = lambda: {p.id for p in listener.calls.rooms[room.room].participants}  # noqa: E731
+        await until(lambda: talker.pid not in members(), timeout=scaled(15), what="the server letting it go")
+        proxy.restore()
+        await until(lambda: service.state.value == "online", timeout=scaled(30), what="back online")
+        await until(lambda: talker.pid in members(), timeout=scaled(15), what="back in the room")
+        frames = len(listener.stamps[talker.pid])
+        await until(
+            lambda: len(listener.stamps[talker.pid]) > frames + 10, timeout=scaled(30), what="its pictures again"
+        )
+        await talker.calls.press(GROUP)
+        await until(
+            lambda: talker.calls.floors[GROUP].state == "talking",
+            what=lambda: f"back in the talk group: {talker.calls.floors}",
+        )
+        listener.talk.onsets.clear()
+        talker.mic.tone(0.3)
+        await until(
+            lambda: listener.talk.onsets,
+            what=lambda: f"heard again: {_status(server)} {talker.calls.links['talk'].state} "
+            f"{listener.calls.links['talk'].state} {listener.calls.links['talk'].audio_frames}",
+        )
+    finally:
+        await talker.calls.stop()
+        await listener.calls.stop()
+        await console.stop()
+        await proxy.stop()
+
+
+def _status(server: ServerProcess) -> Any:
+    import httpx
+
+    return httpx.get(f"{server.url}/api/calls/status", headers={"X-API-Key": server.key}, timeout=5).json()
