@@ -373,8 +373,10 @@ async def test_a_long_drop_rejoins_by_itself(short_grace_server: ServerProcess, 
         talker.mic.tone(0.3)
         await until(
             lambda: listener.talk.onsets,
-            what=lambda: f"heard again: {_status(server)} {talker.calls.links['talk'].state} "
-            f"{listener.calls.links['talk'].state} {listener.calls.links['talk'].audio_frames}",
+            what=lambda: (
+                f"heard again: {_status(server)} {talker.calls.links['talk'].state} "
+                f"{listener.calls.links['talk'].state} {listener.calls.links['talk'].audio_frames}"
+            ),
         )
     finally:
         await talker.calls.stop()
