@@ -69,7 +69,9 @@ def invited(principal: Principal, invites: frozenset[str] | set[str]) -> bool:
     return "district" in invites and principal.role in DISTRICT_ROLES
 
 
-def center_of(principal: Principal, street_names: dict[str, str] | None = None) -> str:
+def center_of(
+    principal: Principal, street_names: dict[str, str] | None = None, field_names: dict[str, str] | None = None
+) -> str:
     """The command center a person speaks for, as shown on their tile."""
     if principal.role in DISTRICT_ROLES:
         return "区城运中心"
@@ -77,7 +79,7 @@ def center_of(principal: Principal, street_names: dict[str, str] | None = None) 
         name = (street_names or {}).get(principal.street, principal.street)
         return f"{name}指挥室" if principal.role is Role.STREET_OPERATOR else f"{name}现场"
     if principal.field:
-        return f"{principal.field}中心"
+        return (field_names or {}).get(principal.field) or f"{principal.field}中心"
     return principal.role.value
 
 

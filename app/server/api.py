@@ -279,7 +279,13 @@ class Server:
         self.video = VideoHub()
         self.talk.start()
         streets = {a.code: a.label("zh") for a in self.district.streets} if self.district is not None else {}
-        self.calls = CallHub(self._record_command, street_names=streets, grace_s=self.config.call_grace_s)
+        fields: dict[str, str] = {}
+        for unit in sorted(self.catalog.units.values(), key=lambda u: u.kind != "professional"):
+            if unit.field and unit.kind != "street":
+                fields.setdefault(unit.field, unit.name.zh)
+        self.calls = CallHub(
+            self._record_command, street_names=streets, field_names=fields, grace_s=self.config.call_grace_s
+        )
         self.calls.start()
         self.talk.on_routes = self.calls.set_talk_routes
         self.talk.on_record = self._record_talk

@@ -425,10 +425,12 @@ class CallHub:
         *,
         grace_s: float = GRACE_S,
         street_names: dict[str, str] | None = None,
+        field_names: dict[str, str] | None = None,
     ) -> None:
         self.record = record
         self.grace_s = grace_s
         self.street_names = street_names or {}
+        self.field_names = field_names or {}
         self.media = MediaLoop("cityops-calls")
         self.plane = MediaPlane(self._publishing_from_media, self._speaker_from_media)
         self.rooms: dict[str, Room] = {}
@@ -492,7 +494,8 @@ class CallHub:
             raise CallError("forbidden", "this console instance belongs to someone else")
         if client is None:
             name = principal.display_name or principal.name
-            client = self.clients[pid] = _Client(pid, principal, send, name, center_of(principal, self.street_names))
+            center = center_of(principal, self.street_names, self.field_names)
+            client = self.clients[pid] = _Client(pid, principal, send, name, center)
         if client.grace is not None:
             client.grace.cancel()
             client.grace = None
@@ -507,10 +510,8 @@ class CallHub:
         if client is None:
             return
         client.send = None
-        if not client.rooms:
-            del self.clients[pid]
-            self._spawn(self.media.run(self.plane.close_participant(pid)))
-            return
+        # Its media connections (the talk link too) do not depend on the sync channel: they
+        # stay for the grace period, so a floor kept over a drop is still heard.
         loop = asyncio.get_running_loop()
         client.grace = loop.call_later(self.grace_s, lambda: self._spawn(self.drop(pid)))
 

@@ -133,6 +133,7 @@ class CallService:
         self.camera = camera
         self.rooms: dict[str, m.Room] = {}
         self.room: str | None = None
+        self._leaving: set[str] = set()
         self.floors: dict[str, FloorView] = {}
         self.links: dict[str, Link] = {}
         self.muted = False
@@ -243,12 +244,14 @@ class CallService:
     async def join(self, room: str) -> None:
         if self.room is not None and self.room != room:
             await self.leave()
+        self._leaving.discard(room)
         await self.sync.room(m.RoomJoin(room=room))
 
     async def leave(self) -> None:
         room = self.room
         if room is None:
             return
+        self._leaving.add(room)
         await self._left(room)
         # Offline: the server lets a console that does not come back go after its grace period.
         with contextlib.suppress(ServerUnreachable):
@@ -301,6 +304,12 @@ class CallService:
         future = self._requests.get(state.request) if state.request else None
         if future is not None and not future.done():
             future.set_result(state)
+        if state.room in self._leaving:
+            # Left by the operator: states still in flight change nothing; the server's word
+            # that this console is out ends the leaving.
+            if not state.you or state.closed:
+                self._leaving.discard(state.room)
+            return
         if state.you and not state.closed:
             if self.room is not None and self.room != state.room:
                 return  # one room at a time: the other one is left first by join()

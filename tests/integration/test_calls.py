@@ -116,7 +116,7 @@ async def test_three_consoles_in_a_room(server: ServerProcess, callers: Any) -> 
         what="three publishing participants",
     )
     names = {p.name: p.center for p in officer.calls.rooms[room.room].participants}
-    assert names == {"值班员甲": "区城运中心", "长寿路街道": "长寿路街道指挥室", "消防指挥中心": "fire中心"}
+    assert names == {"值班员甲": "区城运中心", "长寿路街道": "长寿路街道指挥室", "消防指挥中心": "区消防救援支队"}
 
     # Pictures flow every way: each console reads the others' stamps, advancing.
     pairs = [(a, b) for a in everyone for b in everyone if a is not b]
