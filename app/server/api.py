@@ -8,7 +8,12 @@
   cameras and their states (same key);
 * ``GET /api/evaluation`` — 综合评价 by unit, street or category, for a signed-in user's
   jurisdiction (``Authorization: Bearer <session token>``);
-* ``WS /ws/sync`` — the console's sync channel (:mod:`comms.protocol`).
+* ``GET /api/people`` — the directory a conference invites from (session token);
+* ``GET /api/video/status``, ``GET /api/calls/status`` — the media hubs (intake key);
+* ``WS /ws/sync`` — the console's sync channel (:mod:`comms.protocol`), which also carries the
+  signaling of the video wall, the talk groups and the conference rooms;
+* ``GET /call/{token}``, ``WS /ws/call/{token}`` — a browser guest's page and signaling
+  (:mod:`app.server.guest`).
 
 The OpenAPI schema is at ``/openapi.json`` and the interactive documentation at ``/docs``.
 """
