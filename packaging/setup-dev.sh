@@ -17,8 +17,10 @@ STAMP="$VENV/.installed-stamp"
 
 # Qt 6 (PySide6 6.11: xcb and offscreen platform plugins, EGL/GL via Mesa),
 # VTK (libxrender1, libxt6), a CJK font for the Chinese UI, Xvfb for a real
-# window on a virtual screen, the PostgreSQL server the tests start, and Chromium,
-# the browser a guest's test drives headless (tests/integration/test_browser_guest.py).
+# window on a virtual screen, the PostgreSQL server the tests start, Chromium,
+# the browser a guest's test drives headless (tests/integration/test_browser_guest.py),
+# and PulseAudio, the sound server the console's loudspeaker and microphone are tested on
+# (tests/sound/test_sound_devices.py; pulseaudio-utils for pactl).
 DEB_PACKAGES="
     libegl1 libgl1 libgl1-mesa-dri libosmesa6
     libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
@@ -29,7 +31,7 @@ DEB_PACKAGES="
     fonts-noto-cjk
     postgresql
     gnome-keyring dbus
-    libpulse0
+    libpulse0 pulseaudio pulseaudio-utils
     chromium
 "
 

@@ -2,8 +2,9 @@
 
 :class:`AudioOut` plays what the calls receive: every source (a conference participant, the
 talk groups) hands in 20 ms frames from the media thread; a timer on the Qt thread mixes one
-frame of each source at a time into the output device, keeping the device's buffer short
-(about 60 ms), so speech is heard as it comes. :class:`AudioIn` captures the default microphone
+frame of each source at a time into the output device. The device is kept full — 60 ms ahead,
+silence when nobody speaks — so speech is heard as it comes and the device never runs dry (a
+device that does waits for a whole buffer before it plays again). :class:`AudioIn` captures the default microphone
 into a small ring that the media thread reads 20 ms at a time.
 
 A workstation without a sound device (a server room PC, this CI machine) reports
@@ -27,10 +28,11 @@ RATE: Final = 48_000
 FRAME: Final = 960
 #: Frames a source may have waiting before the oldest is dropped (120 ms).
 MAX_WAITING: Final = 6
-#: The output device's buffer (ms): what is written ahead of playout.
+#: The output device's buffer (ms): what is written ahead of playout, sound or silence.
 OUT_BUFFER_MS: Final = 60
 
 Samples = npt.NDArray[np.int16]
+_SILENCE: Final = np.zeros(FRAME, dtype=np.int16)
 
 
 def _format() -> QAudioFormat:
@@ -86,7 +88,10 @@ class AudioOut(QObject):
             with self._lock:
                 frames = [q.popleft() for q in self._queues.values() if q]
             if not frames:
-                return
+                # Nothing to play: the device is kept full with silence. A device that runs
+                # dry stops, and waits for a whole buffer before it plays again (PulseAudio's
+                # prebuffering): speech would start late and stutter.
+                frames = [_SILENCE]
             mixed = np.clip(np.sum([f.astype(np.int32) for f in frames], axis=0), -32768, 32767).astype(np.int16)
             io.write(mixed.tobytes())
             self.played += 1
