@@ -20,6 +20,23 @@ def print_table(title: str, rows: list[tuple[str, Any, str]]) -> None:
         print(f"  {name:<{width}}  {shown:>14}  {note}")
 
 
+def percentile(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``; NaN when there are none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server the benchmark starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def write_json(path: Path | None, results: dict[str, Any]) -> None:
     if path is None:
         return

@@ -37,7 +37,7 @@ from app.domain.permissions import Principal, Role
 from app.server.passwords import hash_password
 from app.services.demo import wait_healthy
 from app.storage.server_store import ServerStore
-from bench import print_table
+from bench import free_port, percentile, print_table
 
 PASSWORD = "bench-password"
 STREET = "310107015"
@@ -54,21 +54,6 @@ USERS = [
     Principal("listener", Role.DISTRICT_OFFICER, display_name="值班员乙"),
     Principal("late", Role.DISTRICT_OFFICER, display_name="值班员丙"),
 ]
-
-
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _until(check: Any, timeout: float = 10.0, what: str = "") -> None:
@@ -302,7 +287,7 @@ def run(n: int | None = None) -> dict[str, Any]:
     for user in USERS:
         store.add_user(user, hash_password(PASSWORD))
     store.close()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(data / "server.log", "ab")
     server = subprocess.Popen(
@@ -318,20 +303,20 @@ def run(n: int | None = None) -> dict[str, Any]:
         server.wait(15)
     base = raw["baseline"]
     results: dict[str, Any] = {
-        "ptt_access_p50_ms": _pct(raw["ptt_access_ms"], 50),
-        "ptt_access_p95_ms": _pct(raw["ptt_access_ms"], 95),
-        "mouth_to_ear_p50_ms": _pct(raw["mouth_to_ear_ms"], 50),
-        "mouth_to_ear_p95_ms": _pct(raw["mouth_to_ear_ms"], 95),
-        "late_entry_p50_ms": _pct(raw["late_entry_ms"], 50),
-        "late_entry_p95_ms": _pct(raw["late_entry_ms"], 95),
+        "ptt_access_p50_ms": percentile(raw["ptt_access_ms"], 50),
+        "ptt_access_p95_ms": percentile(raw["ptt_access_ms"], 95),
+        "mouth_to_ear_p50_ms": percentile(raw["mouth_to_ear_ms"], 50),
+        "mouth_to_ear_p95_ms": percentile(raw["mouth_to_ear_ms"], 95),
+        "late_entry_p50_ms": percentile(raw["late_entry_ms"], 50),
+        "late_entry_p95_ms": percentile(raw["late_entry_ms"], 95),
         "conference_join_ms": max(raw["conference_join_ms"]),
         "conference_join_median_ms": statistics.median(raw["conference_join_ms"]),
-        "glass_to_glass_p50_ms": _pct(raw["glass_to_glass_ms"], 50),
-        "glass_to_glass_p95_ms": _pct(raw["glass_to_glass_ms"], 95),
-        "baseline_mouth_to_ear_p50_ms": _pct(base["mouth_to_ear_ms"], 50),
-        "baseline_mouth_to_ear_p95_ms": _pct(base["mouth_to_ear_ms"], 95),
-        "baseline_glass_to_glass_p50_ms": _pct(base["glass_to_glass_ms"], 50),
-        "baseline_glass_to_glass_p95_ms": _pct(base["glass_to_glass_ms"], 95),
+        "glass_to_glass_p50_ms": percentile(raw["glass_to_glass_ms"], 50),
+        "glass_to_glass_p95_ms": percentile(raw["glass_to_glass_ms"], 95),
+        "baseline_mouth_to_ear_p50_ms": percentile(base["mouth_to_ear_ms"], 50),
+        "baseline_mouth_to_ear_p95_ms": percentile(base["mouth_to_ear_ms"], 95),
+        "baseline_glass_to_glass_p50_ms": percentile(base["glass_to_glass_ms"], 50),
+        "baseline_glass_to_glass_p95_ms": percentile(base["glass_to_glass_ms"], 95),
         "samples": {k: len(v) for k, v in raw.items() if isinstance(v, list)},
         "targets": {
             "ptt_access_p95_ms": 150,

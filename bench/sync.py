@@ -33,7 +33,7 @@ from app.services.sync import SyncService
 from app.storage.cache import ConsoleCache, create_replica
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
-from bench import print_table
+from bench import free_port, print_table
 from comms.client import login
 
 PASSWORD = "bench-password"
@@ -98,14 +98,6 @@ def _server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=log,
         stderr=log,
     )
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _prepare_server(data_dir: Path, records: list[Record]) -> None:
@@ -222,7 +214,7 @@ def run(n: int) -> dict[str, Any]:
     data.mkdir()
     _prepare_server(data, records)
     del records
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = _server(data, port)
     try:
@@ -237,7 +229,7 @@ def run(n: int) -> dict[str, Any]:
     data = work / "server-push"
     data.mkdir()
     _prepare_server(data, [])
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = _server(data, port)
     try:

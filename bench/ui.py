@@ -25,7 +25,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import print_table
+from bench import free_port, print_table
 
 ONE_MILLION = 1_000_000
 
@@ -147,7 +147,6 @@ async def live_changes(work: Path, rate: float, duration: float) -> dict[str, An
     from app.services.demo import wait_healthy
     from app.services.events import IncidentsChanged
     from app.storage.server_store import ServerStore
-    from bench.sync import _free_port
     from comms.credentials import MemoryKeyring
 
     idle = await _timer_lateness(3.0)
@@ -156,7 +155,7 @@ async def live_changes(work: Path, rate: float, duration: float) -> dict[str, An
     store = ServerStore(f"sqlite:///{data / 'cityops.db'}")
     store.add_user(Principal("bench", Role.DISTRICT_OFFICER, display_name="bench"), hash_password("bench-pw"))
     store.close()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(data / "server.log", "ab")  # noqa: ASYNC230 (once, for the server's whole life)
     server = await asyncio.create_subprocess_exec(

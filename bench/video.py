@@ -37,7 +37,7 @@ from app.server.passwords import hash_password
 from app.services.demo import wait_healthy
 from app.storage.catalog_file import read_catalog
 from app.storage.server_store import ServerStore
-from bench import print_table
+from bench import free_port, percentile, print_table
 
 PASSWORD = "bench-password"
 WARMUP_S = 4.0
@@ -71,14 +71,6 @@ def _thread_cpu() -> dict[str, float]:
         fields = raw.rsplit(")", 1)[1].split()
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
     return out
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cameras(n: int) -> list[dict[str, Any]]:
@@ -309,13 +301,6 @@ def _run_client(mode: str, url: str, cameras: list[str], work: Path) -> dict[str
     raise RuntimeError(f"the {mode} client failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
 
 
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def run(tiles: int | None = None) -> dict[str, Any]:
     n = tiles or 16
     work = Path(tempfile.mkdtemp(prefix="cityops-bench-video-"))
@@ -325,7 +310,7 @@ def run(tiles: int | None = None) -> dict[str, Any]:
     store = ServerStore(f"sqlite:///{data / 'cityops.db'}")
     store.add_user(Principal("bench", Role.DISTRICT_OFFICER, display_name="bench"), hash_password(PASSWORD))
     store.close()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(data / "server.log", "ab")
     server = subprocess.Popen(
@@ -372,8 +357,8 @@ def run(tiles: int | None = None) -> dict[str, Any]:
         "fps_min": min(fps),
         "fps_median": statistics.median(fps),
         "fps_per_tile": fps,
-        "glass_to_glass_p50_ms": _pct(g2g, 50),
-        "glass_to_glass_p95_ms": _pct(g2g, 95),
+        "glass_to_glass_p50_ms": percentile(g2g, 50),
+        "glass_to_glass_p95_ms": percentile(g2g, 95),
         "glass_to_glass_samples": len(g2g),
         "console_cpu_cores": console_cpu,
         "bare_decode_cpu_cores": bare_cpu,

@@ -52,7 +52,6 @@ class AudioOut(QObject):
         self._lock = threading.Lock()
         self._sink: QAudioSink | None = None
         self._io: QIODevice | None = None
-        self.played = 0
         device = QMediaDevices.defaultAudioOutput()
         fmt = _format()
         self.available = not device.isNull() and device.isFormatSupported(fmt)
@@ -94,7 +93,6 @@ class AudioOut(QObject):
                 frames = [_SILENCE]
             mixed = np.clip(np.sum([f.astype(np.int32) for f in frames], axis=0), -32768, 32767).astype(np.int16)
             io.write(mixed.tobytes())
-            self.played += 1
 
     def stop(self) -> None:
         self._timer.stop()

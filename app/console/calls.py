@@ -30,7 +30,6 @@ from app.console.audio import AudioIn, AudioOut
 from app.domain.catalog import Catalog
 from app.domain.model import Incident
 from app.domain.permissions import Principal, Role
-from app.domain.rooms import HOST_ROLES
 from app.services.calls import CallRefused, CallService, FloorView, Image, Samples
 from comms.protocol import messages as m
 from widgets.calls.conference import ConferencePanel, InviteDialog, ParticipantCard
@@ -477,9 +476,6 @@ class CallsController(QObject):
         if kind == "user":
             return self._people_names.get(key, name)
         return self.group_title(key)
-
-    def may_host(self) -> bool:
-        return self.principal.role in HOST_ROLES
 
     async def open_command_session(self, incident: Incident) -> m.Room | None:
         """One action: a room about the incident, its talk group, its cameras on the wall, the

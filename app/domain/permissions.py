@@ -54,7 +54,7 @@ ROLE_ACTIONS: Final[dict[Role, frozenset[Action]]] = {
     Role.FIELD_COMMANDER: _CENTER_ACTIONS,
     Role.TRAINER: frozenset(),
     Role.AUDITOR: frozenset(),
-    Role.ADMIN: frozenset(Action) - {Action.REPORT, Action.ADD_REPORT},
+    Role.ADMIN: frozenset(Action) - {Action.REPORT, Action.ADD_REPORT, Action.COMMAND},
 }
 
 _DISTRICT_WIDE = frozenset({Role.DISTRICT_OFFICER, Role.AUDITOR, Role.ADMIN, Role.TRAINER})
@@ -114,8 +114,17 @@ def scope_of(principal: Principal, field_categories: frozenset[str], field_units
     return Scope()
 
 
+#: Who writes what the server itself records: the fused command sessions' entries (who came
+#: and went). Nobody who signs in may take these actions; only this very principal.
+SERVER: Final = Principal(name="指挥会话", role=Role.ADMIN, display_name="指挥会话")
+SERVER_ACTIONS: Final = frozenset({Action.COMMAND})
+
+
 def may(principal: Principal, action: Action) -> bool:
-    """Whether the role of ``principal`` may take ``action`` at all."""
+    """Whether the role of ``principal`` may take ``action`` at all (:data:`SERVER_ACTIONS`:
+    only :data:`SERVER`, the object itself, not someone of the same name)."""
+    if action in SERVER_ACTIONS:
+        return principal is SERVER
     return action in ROLE_ACTIONS[principal.role]
 
 

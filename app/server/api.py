@@ -49,7 +49,7 @@ from app.domain.evaluation import report as evaluation_report
 from app.domain.indicators import load_indicators
 from app.domain.intake import Report, nearest_street
 from app.domain.model import Action, Severity, SourceChannel
-from app.domain.permissions import Principal, Role, Scope
+from app.domain.permissions import SERVER, Principal, Role, Scope
 from app.report.from_store import report_data
 from app.server.calls import CallHub
 from app.server.config import INTAKE_KEY_FILE, ServerConfig, write_secret
@@ -68,8 +68,6 @@ from resources import ALARM_RULES_PATH, INDICATORS_PATH
 
 log = logging.getLogger(__name__)
 
-#: Who writes a fused command session's events into an incident's timeline.
-COMMAND_SESSION: Final = Principal(name="指挥会话", role=Role.ADMIN, display_name="指挥会话")
 #: The district's surroundings; a report outside is surely a wrong coordinate.
 BOUNDS = (121.0, 30.6, 122.2, 31.9)
 #: Seconds between background checkpoints of the SQLite write-ahead log.
@@ -304,7 +302,7 @@ class Server:
         """A fused command session's event into the incident's timeline."""
         assert self.writer is not None
         command = Command(key=f"cmd-{uuid.uuid4().hex}", incident_id=incident_id, action=Action.COMMAND, note=note)
-        result = await self.writer.submit_command(COMMAND_SESSION, Scope(everything=True), command)
+        result = await self.writer.submit_command(SERVER, Scope(everything=True), command)
         if result.code is not None:
             log.info("incident %s: %r not recorded (%s: %s)", incident_id, note, result.code, result.reason)
 

@@ -413,7 +413,6 @@ class GuestTicket:
     room: str
     name: str
     expires: float
-    issued_by: str
 
 
 class CallHub:
@@ -631,7 +630,7 @@ class CallHub:
             del self.tickets[token]
         token = secrets.token_urlsafe(24)
         guest = name.strip()[:40] or "访客"
-        self.tickets[token] = GuestTicket(token, room.id, guest, now + GUEST_TTL_S, client.name)
+        self.tickets[token] = GuestTicket(token, room.id, guest, now + GUEST_TTL_S)
         self._note(room, f"{client.name} 发出访客链接（{guest}）")
         return m.GuestLink(room=room.id, url=f"{base_url.rstrip('/')}/call/{token}", expires=now + GUEST_TTL_S)
 

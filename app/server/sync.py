@@ -20,7 +20,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.domain.catalog import Catalog
 from app.domain.devices import DeviceKind, DeviceView
-from app.domain.model import Action
 from app.domain.permissions import Principal, Scope, scope_of
 from app.domain.rooms import RoomError
 from app.server.calls import CallError, CallHub, refusal_of
@@ -451,12 +450,6 @@ class SyncSession:
 
     async def _handle_command(self, command: m.Command) -> None:
         assert self.principal is not None
-        if command.action is Action.COMMAND:
-            # Command session entries are the server's record of who came and went.
-            self.conn.reject(command.key, "forbidden", "command session entries are written by the server only")
-            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-                await self._flush()
-            return
         try:
             result = await self.writer.submit_command(self.principal, self.scope, command)
         except StoreUnavailable as exc:

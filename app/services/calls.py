@@ -138,7 +138,6 @@ class CallService:
         self.links: dict[str, Link] = {}
         self.muted = False
         self.camera_off = camera is None
-        self.last_link: m.GuestLink | None = None
         self.listeners: list[Callable[[], None]] = []
         #: Pictures of a participant (``frame`` None: this console's own camera, as sent).
         self.on_video: Callable[[str, Image | None, av.VideoFrame | None], None] | None = None
@@ -492,7 +491,6 @@ class CallService:
                 elif self.room == message.room and message.code in ("unknown_room", "closed", "forbidden"):
                     self._spawn(self._left(message.room))
             elif self._links_wanted is not None and not self._links_wanted.done():
-                self.last_link = message
                 self._links_wanted.set_result(message)
             self._changed()
         elif isinstance(event, TalkChanged):

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable
 from app.domain.devices import Device, DeviceKind, DeviceState
 from app.domain.geo import distance_m
 from app.services.sync import SyncService
+from comms.rtc.kept import StreamState
 from comms.rtc.loop import MediaLoop
-from comms.rtc.viewer import CameraStream, Image, StreamState
+from comms.rtc.viewer import CameraStream, Image
 
 log = logging.getLogger(__name__)
 

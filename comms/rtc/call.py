@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import fractions
 import logging
 import math
@@ -27,8 +26,8 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.video.reformatter import VideoReformatter
 
-from comms.client import MediaRefusedError, ServerUnreachable
 from comms.rtc.forward import AUDIO_CLOCK, OPUS_FRAME, listen_immediately
+from comms.rtc.kept import BACKOFF_MAX, KeptUp, StreamState
 from comms.rtc.peer import close_quietly, new_peer_connection, prefer_h264, prefer_h264_then_vp8, release_on_marker
 
 log = logging.getLogger(__name__)
@@ -36,8 +35,6 @@ log = logging.getLogger(__name__)
 FRAME_S: Final = OPUS_FRAME / AUDIO_CLOCK
 #: RMS (of full scale) over which a received 20 ms frame counts as sound, not silence.
 ONSET_RMS: Final = 0.02
-BACKOFF_START: Final = 0.5
-BACKOFF_MAX: Final = 8.0
 #: Seconds a connection may take to come up after the answer.
 CONNECT_S: Final = 10.0
 
@@ -48,12 +45,8 @@ Signal = Callable[[str, str, str], Awaitable[tuple[str, str]]]
 Close = Callable[[str], Awaitable[None]]
 
 
-class LinkState(enum.StrEnum):
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    REFUSED = "refused"
-    CLOSED = "closed"
+#: A link's states (those of a camera stream but stalled).
+LinkState = StreamState
 
 
 # == what the console sends ==================================================================
@@ -205,7 +198,7 @@ def rms(samples: npt.NDArray[Any]) -> float:
 
 
 # == a connection to the hub =================================================================
-class Link:
+class Link(KeptUp):
     """One peer connection to the call hub, kept up.
 
     ``send`` make the local tracks (sent on ``sendrecv``/``sendonly`` transceivers; made anew
@@ -228,67 +221,20 @@ class Link:
         target_size: Callable[[], tuple[int, int]] | None = None,
         on_state: Callable[[LinkState, str], None] | None = None,
     ) -> None:
+        super().__init__(f"{kind} {target}", on_state)
         self.kind, self.target = kind, target
         self._signal, self._close = signal, close
         self.send = send or {}
         self.receive = receive
         self.on_audio, self.on_video = on_audio, on_video
         self.target_size = target_size
-        self.on_state = on_state
-        self.state = LinkState.CLOSED
-        self.attempts = 0
-        self.connected_at: float | None = None
         self.frames = 0
         self.audio_frames = 0
-        self._task: asyncio.Task[None] | None = None
         self._reformatter = VideoReformatter()
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_CLOCK)
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"{self.kind} {self.target}")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._set(LinkState.CLOSED)
-
-    def _set(self, state: LinkState, detail: str = "") -> None:
-        if state is not self.state or detail:
-            self.state = state
-            if self.on_state is not None:
-                try:
-                    self.on_state(state, detail)
-                except Exception:
-                    log.exception("link state callback failed")
-
-    async def _run(self) -> None:
-        backoff = BACKOFF_START
-        while True:
-            self._set(LinkState.RECONNECTING if self.attempts else LinkState.CONNECTING)
-            self.attempts += 1
-            started = time.monotonic()
-            try:
-                await self._session()
-                detail = "the connection ended"
-            except MediaRefusedError as refused:
-                if refused.final:
-                    self._set(LinkState.REFUSED, refused.reason)
-                    return
-                detail = refused.reason
-            except (ServerUnreachable, MediaStreamError, ConnectionError, TimeoutError) as exc:
-                detail = str(exc) or type(exc).__name__
-            except Exception as exc:
-                log.warning("%s %s: link failed", self.kind, self.target, exc_info=True)
-                detail = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() - started > 10 * BACKOFF_MAX:
-                backoff = BACKOFF_START
-            self._set(LinkState.RECONNECTING, detail)
-            await asyncio.sleep(backoff)
-            backoff = min(BACKOFF_MAX, backoff * 2)
+    def _was_healthy(self, started: float) -> bool:
+        return asyncio.get_running_loop().time() - started > 10 * BACKOFF_MAX
 
     async def _session(self) -> None:
         pc = new_peer_connection()
@@ -316,7 +262,6 @@ class Link:
             await self._connected(pc)
             await self._pump(pc)
         finally:
-            self.connected_at = None
             if request is not None:
                 try:
                     await self._close(request)
@@ -332,7 +277,6 @@ class Link:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no connection within {CONNECT_S:.0f} s")
             await asyncio.sleep(0.02)
-        self.connected_at = time.time()
         self._set(LinkState.LIVE)
 
     async def _pump(self, pc: RTCPeerConnection) -> None:

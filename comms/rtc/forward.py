@@ -17,7 +17,6 @@ of aiortc's four-packet prefetch (80 ms); the playout buffer downstream absorbs 
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 from collections.abc import Callable
 from typing import Any, Final
@@ -25,11 +24,10 @@ from typing import Any, Final
 import av
 from aiortc import RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
 from comms.rtc.peer import MarkerJitterBuffer
-from comms.rtc.tracks import Packet
+from comms.rtc.tracks import Packet, QueuedPacketTrack
 
 AUDIO_CLOCK: Final = 48_000
 AUDIO_TIME_BASE: Final = fractions.Fraction(1, AUDIO_CLOCK)
@@ -142,7 +140,7 @@ class Unwrapper:
         return (self._wraps << 32) + timestamp - self._first
 
 
-class AudioPacketTrack(MediaStreamTrack):
+class AudioPacketTrack(QueuedPacketTrack):
     """Encoded Opus packets for one listener, fed on the loop's thread with :meth:`put`.
 
     The outgoing timestamps are the track's own: a packet from a new source (another talker)
@@ -154,14 +152,10 @@ class AudioPacketTrack(MediaStreamTrack):
 
     def __init__(self) -> None:
         super().__init__()
-        self._queue: asyncio.Queue[Packet | None] = asyncio.Queue()
         self._source: Any = None
         self._offset = 0
         self._last_pts = -OPUS_FRAME
         self._last_at = 0.0
-        self.sent = 0
-        self.dropped = 0
-        self.switches = 0
 
     @property
     def source(self) -> Any:
@@ -177,7 +171,6 @@ class AudioPacketTrack(MediaStreamTrack):
                 return False
             self._source = source
             self._offset = self._last_pts + OPUS_FRAME - timestamp
-            self.switches += 1
         pts = timestamp + self._offset
         if pts <= self._last_pts:
             return True  # a duplicate or a late packet: drop quietly
@@ -191,19 +184,6 @@ class AudioPacketTrack(MediaStreamTrack):
         packet.time_base = AUDIO_TIME_BASE
         self._queue.put_nowait(packet)
         return True
-
-    def end(self) -> None:
-        self._queue.put_nowait(None)
-
-    async def recv(self) -> Packet:
-        if self.readyState != "live":
-            raise MediaStreamError
-        packet = await self._queue.get()
-        if packet is None:
-            self.stop()
-            raise MediaStreamError
-        self.sent += 1
-        return packet
 
 
 def video_packet(data: bytes, pts: int, keyframe: bool) -> Packet:

@@ -24,7 +24,32 @@ MAX_QUEUE = 30
 KEYFRAME_RETRY_S = 0.5
 
 
-class PacketTrack(MediaStreamTrack):
+class QueuedPacketTrack(MediaStreamTrack):
+    """Already-encoded packets for one receiver's sender, queued on the loop's thread: what
+    :meth:`recv` hands aiortc's sender, which packs them into RTP without encoding them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: asyncio.Queue[Packet | None] = asyncio.Queue()
+        self.sent = 0
+        self.dropped = 0
+
+    def end(self) -> None:
+        """The source is gone for good: the receiver's sender stops."""
+        self._queue.put_nowait(None)
+
+    async def recv(self) -> Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        packet = await self._queue.get()
+        if packet is None:
+            self.stop()
+            raise MediaStreamError
+        self.sent += 1
+        return packet
+
+
+class PacketTrack(QueuedPacketTrack):
     """Encoded H.264 packets for one viewer, fed on the loop's thread with :meth:`put`.
 
     A viewer that falls behind loses the queue and waits for the next keyframe (a decoder
@@ -35,12 +60,9 @@ class PacketTrack(MediaStreamTrack):
 
     def __init__(self, want_keyframe: Callable[[], None] | None = None) -> None:
         super().__init__()
-        self._queue: asyncio.Queue[Packet | None] = asyncio.Queue()
         self._want_keyframe = want_keyframe
         self._synced = False
         self._asked = time.monotonic()
-        self.sent = 0
-        self.dropped = 0
 
     def put(self, packet: Packet) -> None:
         if self.readyState != "live":
@@ -66,17 +88,3 @@ class PacketTrack(MediaStreamTrack):
                     self._want_keyframe()
                 return
         self._queue.put_nowait(packet)
-
-    def end(self) -> None:
-        """The source is gone for good: the viewer's sender stops."""
-        self._queue.put_nowait(None)
-
-    async def recv(self) -> Packet:
-        if self.readyState != "live":
-            raise MediaStreamError
-        packet = await self._queue.get()
-        if packet is None:
-            self.stop()
-            raise MediaStreamError
-        self.sent += 1
-        return packet

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from av.video.reformatter import VideoReformatter
 
-from comms.client import MediaRefusedError, ServerUnreachable
+from comms.rtc.kept import KeptUp, StreamState
 from comms.rtc.peer import (
     SenderClock,
     close_quietly,
@@ -44,8 +43,6 @@ DEAD_S = 5.0
 FIRST_FRAME_S = 10.0
 #: How often the watchdog looks at a stream (seconds).
 WATCH_S = 0.5
-BACKOFF_START = 0.5
-BACKOFF_MAX = 8.0
 
 Image = npt.NDArray[np.uint8]
 #: Offers an SDP for (camera, variant); returns (request id, answer SDP).
@@ -53,16 +50,7 @@ Signal = Callable[[str, str, str], Awaitable[tuple[str, str]]]
 Close = Callable[[str], Awaitable[None]]
 
 
-class StreamState(enum.StrEnum):
-    CONNECTING = "connecting"
-    LIVE = "live"
-    STALLED = "stalled"
-    RECONNECTING = "reconnecting"
-    REFUSED = "refused"
-    CLOSED = "closed"
-
-
-class CameraStream:
+class CameraStream(KeptUp):
     """One camera on one tile. ``target_size`` gives the pixel size the tile wants (read for
     every frame: a resized tile gets the new size at once); ``deliver(image, sent_at,
     delay_ms)`` takes each BGRA image; ``on_state(state, detail)`` hears every change of
@@ -79,65 +67,19 @@ class CameraStream:
         on_state: Callable[[StreamState, str], None],
         variant: str = "main",
     ) -> None:
+        super().__init__(f"camera {camera_id}", on_state)
         self.camera_id = camera_id
         self.variant = variant
         self._signal = signal
         self._close = close
         self._target_size = target_size
         self._deliver = deliver
-        self._on_state = on_state
-        self._task: asyncio.Task[None] | None = None
         self._reformatter = VideoReformatter()
-        self.state = StreamState.CLOSED
         self.frames = 0
-        self.attempts = 0
         self.last_frame_at = 0.0
 
-    def start(self) -> None:
-        """Start on the running (media) loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"camera {self.camera_id}")
-
-    async def stop(self) -> None:
-        """Close the stream for good."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._set(StreamState.CLOSED)
-
-    def _set(self, state: StreamState, detail: str = "") -> None:
-        if state is not self.state or detail:
-            self.state = state
-            try:
-                self._on_state(state, detail)
-            except Exception:
-                log.exception("stream state callback failed")
-
-    async def _run(self) -> None:
-        backoff = BACKOFF_START
-        while True:
-            self._set(StreamState.RECONNECTING if self.attempts else StreamState.CONNECTING)
-            self.attempts += 1
-            try:
-                await self._session()
-                detail = "the stream ended"
-            except MediaRefusedError as refused:
-                if refused.final:
-                    self._set(StreamState.REFUSED, refused.reason)
-                    return
-                detail = refused.reason
-            except (ServerUnreachable, MediaStreamError, ConnectionError, TimeoutError) as exc:
-                detail = str(exc) or type(exc).__name__
-            except Exception as exc:  # aiortc raises plain exceptions for bad SDP and the like
-                log.warning("camera %s: stream failed", self.camera_id, exc_info=True)
-                detail = f"{type(exc).__name__}: {exc}"
-            if self.frames and time.monotonic() - self.last_frame_at < DEAD_S * 2:
-                backoff = BACKOFF_START
-            self._set(StreamState.RECONNECTING, detail)
-            await asyncio.sleep(backoff)
-            backoff = min(BACKOFF_MAX, backoff * 2)
+    def _was_healthy(self, started: float) -> bool:
+        return bool(self.frames) and time.monotonic() - self.last_frame_at < DEAD_S * 2
 
     async def _session(self) -> None:
         pc = new_peer_connection()

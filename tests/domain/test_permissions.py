@@ -74,7 +74,6 @@ EXPECTED: dict[Role, set[Action]] = {
         A.RESUME,
         A.SUPERVISE,
         A.ATTACH,
-        A.COMMAND,  # the server's own principal writes the command sessions' entries
     },
 }
 

@@ -63,6 +63,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.common.palette import AMBER, BAND, DETAIL, DIM, MESSAGE_BOX, MUTED, RED, TEXT, TILE_BACKGROUND
+from widgets.common.palette import BLUE as SELF_BADGE
+from widgets.common.palette import GREEN as SPEAKER
 from widgets.video.feed import FrameInfo, Image, TileFeed, fit_16_9
 
 #: The grid for a number of participants: (up to this many, rows, columns), first match wins.
@@ -80,17 +83,6 @@ SPEAKER_BORDER: Final = 3
 LEVEL_SEGMENTS: Final = 5
 
 BACKGROUND: Final = QColor("#0b1118")
-TILE_BACKGROUND: Final = QColor("#1a2129")
-BAND: Final = QColor(0, 0, 0, 150)
-TEXT: Final = QColor("#eef3f8")
-DETAIL: Final = QColor("#b9c6d3")
-MUTED: Final = QColor("#7d8b99")
-DIM: Final = QColor(0, 0, 0, 130)
-MESSAGE_BOX: Final = QColor(8, 12, 16, 200)
-SPEAKER: Final = QColor("#43d35a")
-AMBER: Final = QColor("#ffb300")
-RED: Final = QColor("#f0453a")
-SELF_BADGE: Final = QColor("#4fc3f7")
 LEVEL_OFF: Final = QColor(255, 255, 255, 60)
 #: Avatar circles, picked by a stable hash of the participant's id.
 AVATAR_COLOURS: Final = ("#3f7cac", "#4f8f5a", "#a0663c", "#7a5ca8", "#2f8f8f", "#a04f6a", "#6b7f2f", "#4f62a8")

@@ -61,6 +61,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMenu, QSizePolicy, QToolTip, QWidget
 
+from widgets.common.palette import AMBER, BAND, DETAIL, DIM, GREEN, MESSAGE_BOX, MUTED, RED, TEXT, TILE_BACKGROUND
+from widgets.common.palette import BLUE as SELECTED
 from widgets.video.feed import (
     CAMERA_MIME,
     FrameInfo,
@@ -94,19 +96,8 @@ ALARM_BORDER: Final = 3
 PULSE_S: Final = 1.2
 
 BACKGROUND: Final = QColor("#101418")
-TILE_BACKGROUND: Final = QColor("#1a2129")
-BAND: Final = QColor(0, 0, 0, 150)
-TEXT: Final = QColor("#eef3f8")
-MUTED: Final = QColor("#7d8b99")
-DETAIL: Final = QColor("#b9c6d3")
-SELECTED: Final = QColor("#4fc3f7")
 DROP_TARGET: Final = QColor("#ffffff")
-DIM: Final = QColor(0, 0, 0, 130)
-MESSAGE_BOX: Final = QColor(8, 12, 16, 200)
 ALARM: Final = QColor("#ff1744")
-GREEN: Final = QColor("#43d35a")
-AMBER: Final = QColor("#ffb300")
-RED: Final = QColor("#f0453a")
 
 
 class TileState(enum.StrEnum):
